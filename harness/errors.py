@@ -1,0 +1,38 @@
+"""The harness's exception tree; the CLI turns each into one line and an exit code.
+
+HarnessError
+ ├── BadInput          (exit 2) a flag or argument the user can fix
+ │    └── ScenarioError       a scenario file that does not validate
+ ├── StackError        (exit 3) Redis, the fault proxy or the service did not start
+ └── RecordsError      (exit 1) a run folder whose records cannot be read
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Root of every error the harness reports to a user as one line."""
+
+    exit_code = 1
+
+
+class BadInput(HarnessError):
+    """A command-line flag or argument the user can correct."""
+
+    exit_code = 2
+
+
+class ScenarioError(BadInput):
+    """A scenario file that does not load or validate; the message names file and field."""
+
+
+class StackError(HarnessError):
+    """A part of the stack (Redis, fault proxy, service, Locust) could not be started."""
+
+    exit_code = 3
+
+
+class RecordsError(HarnessError):
+    """A run folder whose records are missing or unreadable."""
+
+    exit_code = 1
