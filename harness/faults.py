@@ -1,0 +1,227 @@
+"""Apply a scenario's fault timeline through the Toxiproxy HTTP API, journal it, and always roll back.
+
+Talks to any Toxiproxy-compatible server (the embedded one, `toxiproxy-server`, or one from
+docker-compose) through the toxiproxy-python client; nothing here knows which one it is.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from toxiproxy.api import APIConsumer
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+from toxiproxy.server import Toxiproxy
+
+from harness.errors import HarnessError, StackError
+from harness.scenario import Fault, NetworkProfile
+
+API_TIMEOUT_S = 5.0
+
+
+class FaultProxyError(HarnessError):
+    """The fault proxy refused or failed an action the run needed."""
+
+
+@dataclass
+class FaultProxyClient:
+    """A Toxiproxy API endpoint, driven through toxiproxy-python (whose address is process-global)."""
+
+    url: str
+    server: Toxiproxy = field(default_factory=Toxiproxy, repr=False)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url if "://" in self.url else f"http://{self.url}")
+        if not parts.hostname or not parts.port:
+            raise FaultProxyError(f"fault proxy URL {self.url!r}: must be http://HOST:PORT")
+        self.host, self.port = parts.hostname, parts.port
+
+    def _call(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
+        self.server.update_api_consumer(self.host, self.port)
+        try:
+            return action(*args, **kwargs)
+        except requests.ConnectionError as exc:
+            raise StackError(f"fault proxy at {self.url} is not reachable ({what})") from exc
+        except requests.Timeout as exc:
+            raise StackError(f"fault proxy at {self.url} did not answer within {API_TIMEOUT_S:.0f} s ({what})") from exc
+        except (InvalidToxic, NotFound, ProxyExists) as exc:
+            detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise FaultProxyError(f"fault proxy refused to {what}: {detail}") from exc
+
+    def version(self) -> str:
+        response = self._call("get its version", APIConsumer.get, "/version", timeout=API_TIMEOUT_S)
+        return response.text.strip()
+
+    def create_proxy(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> str:
+        """Create (or replace) a proxy; returns the address it really listens on."""
+        existing = self._call(f"look up proxy {name}", self.server.get_proxy, name)
+        if existing is not None:
+            self._call(f"delete proxy {name}", existing.destroy)
+        proxy = self._call(f"create proxy {name}", self.server.create, upstream=upstream, name=name, listen=listen)
+        return str(proxy.listen)
+
+    def delete_proxy(self, name: str) -> None:
+        proxy = self._call(f"look up proxy {name}", self.server.get_proxy, name)
+        if proxy is not None:
+            self._call(f"delete proxy {name}", proxy.destroy)
+
+    def _proxy(self, name: str) -> Any:
+        proxy = self._call(f"look up proxy {name}", self.server.get_proxy, name)
+        if proxy is None:
+            raise FaultProxyError(f"fault proxy has no proxy named {name!r}")
+        return proxy
+
+    def add_toxic(self, proxy: str, name: str, type: str, stream: str, toxicity: float,
+                  attributes: dict[str, Any]) -> None:
+        self._call(f"add toxic {name} to {proxy}", self._proxy(proxy).add_toxic, name=name, type=type,
+                   stream=stream, toxicity=toxicity, attributes=attributes)
+
+    def remove_toxic(self, proxy: str, name: str) -> None:
+        self._call(f"remove toxic {name} from {proxy}", self._proxy(proxy).destroy_toxic, name)
+
+    def toxic_names(self, proxy: str) -> list[str]:
+        return list(self._call(f"list toxics of {proxy}", self._proxy(proxy).toxics))
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        target = self._proxy(proxy)
+        self._call(f"{'enable' if enabled else 'disable'} {proxy}", target.enable if enabled else target.disable)
+
+    def reset(self) -> None:
+        self._call("reset", self.server.reset)
+
+
+def apply_network_profile(client: FaultProxyClient, proxy: str, profile: NetworkProfile) -> list[str]:
+    """The mobile network profile as toxics on both directions of the edge proxy; returns their names."""
+    names = []
+    for stream in ("upstream", "downstream"):
+        if profile.latency_ms or profile.jitter_ms:
+            name = f"network_latency_{stream}"
+            client.add_toxic(proxy, name, "latency", stream, 1.0,
+                             {"latency": profile.latency_ms, "jitter": profile.jitter_ms})
+            names.append(name)
+        if profile.bandwidth_kbps:
+            name = f"network_bandwidth_{stream}"
+            client.add_toxic(proxy, name, "bandwidth", stream, 1.0, {"rate": profile.bandwidth_kbps})
+            names.append(name)
+    return names
+
+
+@dataclass
+class FaultJournal:
+    """faults.jsonl: every action applied or rolled back, one JSON object per line, written at once."""
+
+    path: Path
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def write(self, **row: Any) -> None:
+        line = json.dumps(row, sort_keys=False) + "\n"
+        with self._lock, open(self.path, "a") as out:
+            out.write(line)
+            out.flush()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of the timeline: at `at_s` after t0, apply or remove fault `index`."""
+
+    at_s: float
+    action: str  # "apply" | "remove"
+    index: int
+
+
+def timeline_steps(faults: list[Fault], end_s: float | None = None) -> list[Step]:
+    """Applies and removals in time order; a removal sorts before an apply at the same instant."""
+    steps = []
+    for index, fault in enumerate(faults):
+        steps.append(Step(fault.at, "apply", index))
+        if fault.duration is not None:
+            steps.append(Step(fault.at + fault.duration, "remove", index))
+    steps = [s for s in steps if end_s is None or s.at_s < end_s]
+    return sorted(steps, key=lambda s: (s.at_s, s.action != "remove", s.index))
+
+
+def toxic_name(index: int, fault: Fault) -> str | None:
+    """Unique per fault, so two faults of one type on one proxy never collide."""
+    if fault.down:
+        return None
+    return fault.name or f"f{index}_{fault.type}_{fault.stream}"
+
+
+@dataclass
+class FaultTimeline:
+    """Runs the timeline of one variant in a thread, in step with its load; rollback() undoes what is left."""
+
+    client: FaultProxyClient
+    faults: list[Fault]
+    variant: str
+    journal: FaultJournal
+    active: dict[int, Fault] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    t0: float = 0.0
+
+    def start(self, t0: float, end_s: float | None = None) -> None:
+        self.t0 = t0
+        steps = timeline_steps(self.faults, end_s)
+        self._thread = threading.Thread(target=self._run, args=(steps,), name=f"faults-{self.variant}", daemon=True)
+        self._thread.start()
+
+    def _run(self, steps: list[Step]) -> None:
+        for step in steps:
+            if self._stop.wait(max(0.0, self.t0 + step.at_s - time.time())):
+                return
+            try:
+                self._do(step.index, step.action, rollback=False)
+            except HarnessError as exc:
+                self.errors.append(str(exc))
+
+    def _do(self, index: int, action: str, rollback: bool) -> None:
+        fault = self.faults[index]
+        name = toxic_name(index, fault)
+        with self._lock:
+            if action == "apply":
+                if fault.down:
+                    self.client.set_enabled(fault.proxy, False)
+                else:
+                    self.client.add_toxic(fault.proxy, str(name), str(fault.type), fault.stream, fault.toxicity,
+                                          dict(fault.attributes))
+                self.active[index] = fault
+            else:
+                if index not in self.active:
+                    return
+                if fault.down:
+                    self.client.set_enabled(fault.proxy, True)
+                else:
+                    self.client.remove_toxic(fault.proxy, str(name))
+                del self.active[index]
+            now = time.time()
+            self.journal.write(ts=now, t=now - self.t0, variant=self.variant, fault=index, label=fault.label,
+                               proxy=fault.proxy, action=action, toxic=name,
+                               type="down" if fault.down else fault.type,
+                               attributes={} if fault.down else {**fault.attributes, "stream": fault.stream,
+                                                                 "toxicity": fault.toxicity},
+                               rollback=rollback)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=API_TIMEOUT_S * 2)
+
+    def rollback(self) -> list[str]:
+        """Stop the timeline and undo every fault still in place; returns what could not be undone."""
+        self.stop()
+        failed = []
+        for index in sorted(self.active):
+            try:
+                self._do(index, "remove", rollback=True)
+            except HarnessError as exc:
+                failed.append(str(exc))
+        return failed

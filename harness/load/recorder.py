@@ -1,0 +1,114 @@
+"""Record every request and flow of a Locust process, one row each, to Parquet files flushed as it goes.
+
+Each flush writes a complete part file (atomic rename), so a run that is killed keeps every row
+flushed before; analysis reads all parts. One recorder per Locust process that runs users.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from harness.load.classify import classify, response_error
+from harness.records import KIND_FLOW, KIND_REQUEST, REQUEST_COLUMNS, REQUEST_SCHEMA
+
+log = logging.getLogger("harness.recorder")
+FLOW_REQUEST_TYPE = "FLOW"
+
+
+@dataclass
+class Recorder:
+    """Buffers rows as columns and writes them as Parquet part files."""
+
+    out_dir: Path
+    variant: str
+    worker: str
+    t0: float = field(default_factory=time.time)
+    max_rows: int = 20_000
+    _columns: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in REQUEST_COLUMNS})
+    _part: int = 0
+    rows_written: int = 0
+
+    def __post_init__(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def on_request(self, request_type: str, name: str, response_time: float, response_length: int = 0,
+                   response: Any = None, context: dict[str, Any] | None = None,
+                   exception: BaseException | None = None, start_time: float | None = None,
+                   **_: Any) -> None:
+        """Locust `request` event listener."""
+        ctx = context or {}
+        ts = start_time if start_time is not None else time.time() - response_time / 1000.0
+        if request_type == FLOW_REQUEST_TYPE:
+            kind = KIND_FLOW
+            status = int(ctx.get("status", 0))
+            error_kind = "" if exception is None else str(ctx.get("error_kind") or "other")
+            error = "" if exception is None else str(exception)[:200]
+        else:
+            kind = KIND_REQUEST
+            status, code, text = response_error(response) if response is not None else (0, None, "")
+            if exception is None:
+                error_kind, error = "", ""
+            else:
+                error_kind = classify(status, code, exception)
+                error = text or str(exception)[:200]
+        self.append(ts=ts, user_class=str(ctx.get("user_class", "")), kind=kind, name=name,
+                    success=exception is None, latency_ms=float(response_time), status=status,
+                    error_kind=error_kind, error=error)
+
+    def append(self, *, ts: float, user_class: str, kind: str, name: str, success: bool, latency_ms: float,
+               status: int, error_kind: str, error: str) -> None:
+        cols = self._columns
+        cols["t"].append(ts - self.t0)
+        cols["ts"].append(ts)
+        cols["variant"].append(self.variant)
+        cols["user_class"].append(user_class)
+        cols["kind"].append(kind)
+        cols["name"].append(name)
+        cols["success"].append(success)
+        cols["latency_ms"].append(latency_ms)
+        cols["status"].append(status)
+        cols["error_kind"].append(error_kind)
+        cols["error"].append(error)
+        cols["worker"].append(self.worker)
+        if len(cols["ts"]) >= self.max_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered rows as one complete Parquet part (tmp file + rename)."""
+        count = len(self._columns["ts"])
+        if count == 0:
+            return
+        table = pa.Table.from_pydict(self._columns, schema=REQUEST_SCHEMA)
+        self._columns = {c: [] for c in REQUEST_COLUMNS}
+        final = self.out_dir / f"{self.variant}-{self.worker}-{os.getpid()}-{self._part:05d}.parquet"
+        tmp = final.with_name("." + final.name + ".tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)
+        self._part += 1
+        self.rows_written += count
+
+
+def write_started(path: Path | None, t0: float) -> None:
+    """Tell the harness when the load started (it aligns the fault timeline on it)."""
+    if path is None:
+        return
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps({"t0": t0, "pid": os.getpid()}))
+    os.replace(tmp, path)
+
+
+def flush_quietly(recorder: Recorder) -> None:
+    # A listener that raises must not end the run: log it once and keep going.
+    try:
+        recorder.flush()
+    except Exception:
+        log.exception("could not write request records to %s", recorder.out_dir)

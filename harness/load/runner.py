@@ -1,0 +1,132 @@
+"""Start Locust for one variant: `locust --headless` locally, or a master plus N workers (Locust's own mode).
+
+This module runs in the harness process and never imports locust (it monkey-patches the process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import StackError
+from harness.stack.procs import ManagedProcess, free_port
+
+STOP_TIMEOUT_S = 5      # Locust lets a user finish its current flow this long after the run time
+STARTUP_TIMEOUT_S = 60  # imports, spawning, and workers connecting
+
+
+@dataclass
+class LoadPlan:
+    """Everything a Locust process needs for one variant."""
+
+    locustfile: Path
+    host: str
+    edge_host: str
+    users: int
+    spawn_rate: float
+    duration_s: float
+    variant: str
+    records_dir: Path
+    started_file: Path
+    csv_prefix: Path
+    log_dir: Path
+    classes: dict[str, dict[str, Any]]
+    client_flags: dict[str, Any]
+    options: dict[str, Any]
+    seed: int
+    users_in_service: int
+    workers: int = 0                      # 0 = one local process
+    master_bind: tuple[str, int] | None = None
+    expect_workers: int | None = None     # workers started elsewhere (--master-bind)
+
+    def harness_load(self) -> str:
+        return json.dumps({"classes": self.classes, "client": self.client_flags, "options": self.options,
+                           "seed": self.seed, "users_in_service": self.users_in_service})
+
+    def common_args(self) -> list[str]:
+        return ["-f", str(self.locustfile), "--host", self.host, "--edge-host", self.edge_host,
+                "--harness-records", str(self.records_dir), "--harness-variant", self.variant,
+                "--harness-started", str(self.started_file), "--harness-load", self.harness_load()]
+
+    def run_args(self) -> list[str]:
+        return ["--headless", "-u", str(self.users), "-r", str(self.spawn_rate),
+                "-t", f"{max(1, round(self.duration_s))}s", "--stop-timeout", str(STOP_TIMEOUT_S),
+                "--csv", str(self.csv_prefix), "--only-summary", "--loglevel", "WARNING",
+                "--exit-code-on-error", "0", *self.classes.keys()]
+
+
+def locust_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "locust", *args]
+
+
+@dataclass
+class LocustRun:
+    """The Locust process(es) of one variant, started and stopped by PID."""
+
+    plan: LoadPlan
+    processes: list[ManagedProcess] = field(default_factory=list)
+    master_port: int | None = None
+
+    def start(self) -> LocustRun:
+        plan = self.plan
+        for path in (plan.records_dir, plan.csv_prefix.parent, plan.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        plan.started_file.unlink(missing_ok=True)
+        name = f"locust-{plan.variant}"
+        if plan.workers <= 0 and plan.expect_workers is None:
+            self.processes.append(ManagedProcess(name, locust_command(*plan.common_args(), *plan.run_args()),
+                                                 plan.log_dir, env=self._env("local")).start())
+            return self
+        bind_host, bind_port = plan.master_bind or ("127.0.0.1", free_port())
+        self.master_port = bind_port
+        expected = plan.expect_workers if plan.expect_workers is not None else plan.workers
+        master_args = [*plan.common_args(), *plan.run_args(), "--master", "--master-bind-host", bind_host,
+                       "--master-bind-port", str(bind_port), "--expect-workers", str(expected),
+                       "--expect-workers-max-wait", str(STARTUP_TIMEOUT_S)]
+        self.processes.append(ManagedProcess(f"{name}-master", locust_command(*master_args), plan.log_dir,
+                                             env=self._env("master")).start())
+        connect_host = "127.0.0.1" if bind_host in ("0.0.0.0", "*", "") else bind_host
+        for index in range(1, plan.workers + 1):
+            worker_args = [*plan.common_args(), "--worker", "--master-host", connect_host,
+                           "--master-port", str(bind_port), "--loglevel", "WARNING"]
+            self.processes.append(ManagedProcess(f"{name}-worker-{index}", locust_command(*worker_args),
+                                                 plan.log_dir, env=self._env(f"worker-{index}")).start())
+        return self
+
+    def _env(self, worker: str) -> dict[str, str]:
+        return {**os.environ, "HARNESS_WORKER": worker, "PYTHONUNBUFFERED": "1"}
+
+    @property
+    def main(self) -> ManagedProcess:
+        return self.processes[0]
+
+    def wait_started(self, timeout: float = STARTUP_TIMEOUT_S) -> float:
+        """Epoch time the load started (Locust's test_start), once it has."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.plan.started_file.exists():
+                try:
+                    return float(json.loads(self.plan.started_file.read_text())["t0"])
+                except (ValueError, KeyError):
+                    pass
+            if not self.main.alive():
+                raise StackError(f"Locust exited before the load started: {self.main.log_tail()}")
+            time.sleep(0.05)
+        raise StackError(f"Locust did not start the load within {timeout:.0f} s: {self.main.log_tail()}")
+
+    def alive(self) -> bool:
+        return self.main.alive()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S + 5) -> None:
+        """Master (or the local process) first so it tells workers to stop; then any worker left."""
+        for process in self.processes:
+            process.stop(timeout=timeout)
+
+    def kill(self) -> None:
+        for process in self.processes:
+            process.stop(timeout=0.5)

@@ -1,0 +1,196 @@
+"""Shared code for the scenarios' Locust users: login flows, the recorder hook-up, harness options.
+
+A locustfile imports `AuthUser` and the flow helpers from here. Run by `harness run`, the harness
+passes its options (records folder, variant, class weights and waits, edge host); run by hand
+with `locust -f scenarios/login_users.py`, the same file works with Locust's defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, events
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.load.classify import classify, response_error
+from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder, flush_quietly, write_started
+
+FLUSH_INTERVAL_S = 1.0
+_state: dict[str, Any] = {"recorder": None, "flusher": None}
+
+
+class FlowFailed(Exception):
+    """A flow step failed; the message says which step and why."""
+
+
+@events.init_command_line_parser.add_listener
+def _harness_options(parser: Any) -> None:
+    group = parser.add_argument_group("harness", "Options set by `harness run`")
+    group.add_argument("--harness-records", default="", env_var="HARNESS_RECORDS",
+                       help="Folder for per-request Parquet records (off when empty).")
+    group.add_argument("--harness-started", default="", env_var="HARNESS_STARTED",
+                       help="File to write the load's start time to.")
+    group.add_argument("--harness-variant", default="manual", env_var="HARNESS_VARIANT")
+    group.add_argument("--harness-load", default="{}", env_var="HARNESS_LOAD",
+                       help="JSON: user class weights/waits, client flags and locustfile options.")
+    group.add_argument("--edge-host", default="", env_var="HARNESS_EDGE_HOST",
+                       help="Base URL mobile users go through (the edge proxy); default --host.")
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """What the harness tells the users: class weights and waits, client flags, options, seed."""
+
+    classes: dict[str, dict[str, Any]]
+    client: dict[str, Any]
+    options: dict[str, Any]
+    seed: int
+    users_in_service: int
+
+    @classmethod
+    def from_options(cls, parsed: Any) -> LoadConfig:
+        raw = json.loads(getattr(parsed, "harness_load", "") or "{}") if parsed is not None else {}
+        return cls(classes=raw.get("classes", {}), client=raw.get("client", {}), options=raw.get("options", {}),
+                   seed=int(raw.get("seed", 1)), users_in_service=int(raw.get("users_in_service", 1000)))
+
+
+def load_config(environment: Any) -> LoadConfig:
+    return LoadConfig.from_options(environment.parsed_options)
+
+
+@events.init.add_listener
+def _apply_weights(environment: Any, **_: Any) -> None:
+    # Weights matter where users are distributed (local or master), so set them at init there.
+    config = load_config(environment)
+    for user_class in environment.user_classes or []:
+        spec = config.classes.get(user_class.__name__)
+        if spec:
+            user_class.weight = int(spec.get("weight", user_class.weight))
+            if spec.get("fixed_count") is not None:
+                user_class.fixed_count = int(spec["fixed_count"])
+
+
+@events.test_start.add_listener
+def _start_recording(environment: Any, **_: Any) -> None:
+    parsed = environment.parsed_options
+    t0 = time.time()
+    if parsed is not None and parsed.harness_started and not isinstance(environment.runner, WorkerRunner):
+        write_started(Path(parsed.harness_started), t0)
+    if parsed is None or not parsed.harness_records or isinstance(environment.runner, MasterRunner):
+        return
+    if _state["recorder"] is not None:
+        return
+    worker = os.environ.get("HARNESS_WORKER", "local")
+    recorder = Recorder(Path(parsed.harness_records), variant=parsed.harness_variant, worker=worker, t0=t0)
+    _state["recorder"] = recorder
+    environment.events.request.add_listener(recorder.on_request)
+    _state["flusher"] = gevent.spawn(_flush_every, recorder)
+
+
+def _flush_every(recorder: Recorder) -> None:
+    while True:
+        gevent.sleep(FLUSH_INTERVAL_S)
+        flush_quietly(recorder)
+
+
+@events.quit.add_listener
+def _stop_recording(**_: Any) -> None:
+    recorder = _state["recorder"]
+    if _state["flusher"] is not None:
+        _state["flusher"].kill(block=False)
+    if recorder is not None:
+        flush_quietly(recorder)
+
+
+@events.test_stop.add_listener
+def _flush_at_stop(**_: Any) -> None:
+    if _state["recorder"] is not None:
+        flush_quietly(_state["recorder"])
+
+
+@dataclass
+class Session:
+    """What a successful login hands the client."""
+
+    session_id: str
+    access_token: str
+    refresh_token: str
+
+
+class AuthUser(FastHttpUser):
+    """A client of the reference auth service; `via_edge` users go through the edge proxy."""
+
+    abstract = True
+    via_edge = False
+    network_timeout = 10.0
+    connection_timeout = 5.0
+
+    def __init__(self, environment: Any) -> None:
+        config = load_config(environment)
+        parsed = environment.parsed_options
+        if self.via_edge and parsed is not None and parsed.edge_host:
+            self.host = parsed.edge_host
+        spec = config.classes.get(type(self).__name__, {})
+        low, high = spec.get("wait", (0.5, 1.5))
+        self.wait_time = lambda: random.uniform(low, high)  # type: ignore[method-assign]
+        super().__init__(environment)
+        self.config = config
+        self.random = random.Random(config.seed * 1_000_003 + id(self))
+
+    def context(self) -> dict[str, Any]:
+        return {"user_class": type(self).__name__}
+
+    def client_flag(self, name: str, default: bool = False) -> bool:
+        value = self.config.client.get(name, default)
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+
+    def pick_credentials(self) -> tuple[str, str]:
+        index = self.random.randrange(self.config.users_in_service)
+        return f"user{index}", f"pass-user{index}"
+
+    # -- flows ---------------------------------------------------------------------------------------
+
+    def record_flow(self, name: str, started: float, perf_start: float, status: int,
+                    failure: tuple[str, str] | None) -> None:
+        """Fire one FLOW row: success, or (error_kind, message) of the failing step."""
+        self.environment.events.request.fire(
+            request_type=FLOW_REQUEST_TYPE, name=name,
+            response_time=(time.perf_counter() - perf_start) * 1000.0, response_length=0,
+            exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
+            context={**self.context(), "status": status,
+                     "error_kind": "" if failure is None else failure[0]},
+            start_time=started,
+        )
+
+    def step(self, method: str, path: str, **kwargs: Any) -> tuple[Any, tuple[str, str] | None]:
+        """One HTTP step of a flow: the response and, when it failed, (error_kind, message)."""
+        response = self.client.request(method, path, name=path, **kwargs)
+        status, code, text = response_error(response)
+        if 200 <= status < 300:
+            return response, None
+        return response, (classify(status, code, text), f"{method} {path} -> {status} {text}")
+
+    def login(self) -> tuple[Session | None, int, tuple[str, str] | None]:
+        username, password = self.pick_credentials()
+        response, failure = self.step("POST", "/login", json={"username": username, "password": password})
+        if failure:
+            return None, response.status_code, failure
+        body = response.json()
+        return Session(body["session_id"], body["access_token"], body["refresh_token"]), 200, None
+
+    def login_flow(self) -> Session | None:
+        """Log in, then at once use the new session (GET /me); the flow succeeds only if both do."""
+        started, perf_start = time.time(), time.perf_counter()
+        session, status, failure = self.login()
+        if session is not None:
+            response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
+            status = response.status_code
+        self.record_flow("login", started, perf_start, status, failure)
+        return session if failure is None else None

@@ -1,0 +1,292 @@
+"""The experiment file (TOML): load it, validate it before anything starts, fill in defaults.
+
+Every problem becomes one ScenarioError line naming the file, the field path and what is allowed:
+`scenarios/x.toml: faults[1].attributes.latency: must be a whole number >= 0, got "fast"`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import ScenarioError
+
+# Toxiproxy's toxics and their integer attributes (units in the comment).
+TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "latency": ("latency", "jitter"),                           # ms
+    "bandwidth": ("rate",),                                     # KB/s
+    "slow_close": ("delay",),                                   # ms
+    "timeout": ("timeout",),                                    # ms
+    "reset_peer": ("timeout",),                                 # ms
+    "slicer": ("average_size", "size_variation", "delay"),      # bytes, bytes, us
+    "limit_data": ("bytes",),                                   # bytes
+}
+PROXY_NAMES = ("redis", "edge")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 90, 1.5, "90s", "500ms", "2m" or "1h"; ValueError with what is allowed."""
+    if isinstance(value, bool):
+        raise ValueError(f'must be a duration like 30, "30s", "500ms" or "2m", got {value!r}')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f'must be a duration like 30, "30s", "500ms" or "2m", got {_shown(value)}')
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError(f"must be a duration >= 0, got {_shown(value)}")
+    return seconds
+
+
+def _shown(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UserClass(Strict):
+    weight: int = Field(1, ge=0)
+    wait: tuple[float, float] = (0.5, 1.5)   # seconds between a user's tasks, uniform
+    fixed_count: int | None = Field(None, ge=0)
+
+    @field_validator("wait")
+    @classmethod
+    def _ordered(cls, wait: tuple[float, float]) -> tuple[float, float]:
+        if wait[0] < 0 or wait[1] < wait[0]:
+            raise ValueError(f"must be [min, max] seconds with 0 <= min <= max, got {list(wait)}")
+        return wait
+
+
+class NetworkProfile(Strict):
+    """What the edge proxy adds for mobile users, each way."""
+
+    latency_ms: int = Field(0, ge=0)
+    jitter_ms: int = Field(0, ge=0)
+    bandwidth_kbps: int = Field(0, ge=0)   # KB/s, 0 = unlimited
+
+
+class Load(Strict):
+    locustfile: str = "login_users.py"
+    users: int = Field(40, ge=1)
+    spawn_rate: float = Field(20, gt=0)
+    duration: Seconds = 60.0
+    seed: int = 1
+    classes: dict[str, UserClass] = Field(default_factory=lambda: {"WebUser": UserClass()})
+    mobile_network: NetworkProfile = NetworkProfile()
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)  # passed to the locustfile
+
+    _duration = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+    @field_validator("classes")
+    @classmethod
+    def _some_class(cls, classes: dict[str, UserClass]) -> dict[str, UserClass]:
+        if not classes:
+            raise ValueError("must name at least one user class")
+        return classes
+
+
+class Fault(Strict):
+    proxy: Literal["redis", "edge"] = "redis"
+    at: Seconds = 0.0
+    duration: Seconds | None = None
+    down: bool = False
+    type: str | None = None
+    stream: Literal["upstream", "downstream"] = "downstream"
+    toxicity: float = Field(1.0, ge=0, le=1)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+
+    _times = field_validator("at", "duration", mode="before")(
+        classmethod(lambda cls, v: None if v is None else parse_duration(v)))
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in TOXIC_ATTRIBUTES:
+            raise ValueError(f"must be one of {', '.join(TOXIC_ATTRIBUTES)}, got {_shown(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _toxic_or_down(self) -> Fault:
+        if self.down == (self.type is not None):
+            raise ValueError("give either type = \"<toxic>\" or down = true")
+        if self.down and self.attributes:
+            raise ValueError("a down fault takes no attributes")
+        return self
+
+    @property
+    def toxic_name(self) -> str | None:
+        return None if self.down else (self.name or f"{self.type}_{self.stream}")
+
+    @property
+    def label(self) -> str:
+        if self.down:
+            return f"{self.proxy} down"
+        attrs = self.attributes
+        if self.type == "latency":
+            jitter = f"±{attrs['jitter']}" if attrs.get("jitter") else ""
+            return f"{self.proxy} latency {attrs.get('latency', 0)}{jitter} ms"
+        shown = ", ".join(f"{k}={v}" for k, v in attrs.items())
+        return f"{self.proxy} {self.type} {shown}".strip()
+
+
+class Variant(Strict):
+    profile: Literal["buggy", "fixed"] = "fixed"
+    flags: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # client-side flags (Locust)
+    expect: Literal["pass", "fail"] = "pass"
+    description: str = ""
+
+
+class Target(Strict):
+    metric: str = "login"   # the flow whose success rate is judged
+    minimum: float = Field(0.99, gt=0, lt=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+
+
+class Service(Strict):
+    users: int = Field(1000, ge=1)
+    workers: int = Field(1, ge=1, le=16)
+
+
+class ScenarioMeta(Strict):
+    name: str = ""
+    description: str = ""
+
+
+class Scenario(Strict):
+    scenario: ScenarioMeta = ScenarioMeta()
+    load: Load = Load()
+    service: Service = Service()
+    faults: list[Fault] = Field(default_factory=list)
+    variants: dict[str, Variant] = Field(default_factory=lambda: {
+        "buggy": Variant(profile="buggy", expect="fail"), "fixed": Variant(profile="fixed", expect="pass")})
+    target: Target = Target()
+
+    @model_validator(mode="after")
+    def _names(self) -> Scenario:
+        for name in self.variants:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                raise ValueError(f"variant name {name!r} may use only letters, digits, '_', '.', '-'")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def uses_edge(self) -> bool:
+        return any(f.proxy == "edge" for f in self.faults) or self.load.mobile_network != NetworkProfile()
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not str(part).startswith(("function-", "tagged-union")):
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The field names allowed where an unknown field was found, by walking the models along `loc`."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
+        if field is None:   # a dict key such as a variant or class name
+            continue
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return list(model.model_fields) if model is not None and hasattr(model, "model_fields") else []
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(error["loc"])
+        return f"unknown field, allowed: {', '.join(allowed)}" if allowed else "unknown field"
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        return f"{msg}, got {_shown(error.get('input'))}".replace("Input should be", "must be")
+    if kind.endswith(("_type", "_parsing", "_less_than", "_greater_than", "_less_than_equal",
+                      "_greater_than_equal")) or kind.startswith(("greater", "less")):
+        return f"{msg.replace('Input should be', 'must be')}, got {_shown(error.get('input'))}"
+    return msg
+
+
+def _check_attributes(path: str, index: int, fault: dict[str, Any]) -> None:
+    """Attribute names and values of a toxic, checked against Toxiproxy's (whole numbers >= 0)."""
+    allowed = TOXIC_ATTRIBUTES.get(str(fault.get("type")), ())
+    attributes = fault.get("attributes", {})
+    if not allowed or not isinstance(attributes, dict):
+        return
+    for key, value in attributes.items():
+        where = f"{path}: faults[{index}].attributes.{key}"
+        if key not in allowed:
+            raise ScenarioError(f"{where}: unknown attribute of {fault['type']}, allowed: {', '.join(allowed)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ScenarioError(f"{where}: must be a whole number >= 0, got {_shown(value)}")
+
+
+def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
+    """Validate a scenario from its TOML table; ScenarioError names the first field that is wrong."""
+    faults = data.get("faults", [])
+    if isinstance(faults, list):
+        for index, fault in enumerate(faults):
+            if isinstance(fault, dict):
+                _check_attributes(path, index, fault)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        field = _field_path(first["loc"])
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        where = f"{path}: {field}: " if field else f"{path}: "
+        raise ScenarioError(f"{where}{_message(first)}{more}") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read, parse and validate a scenario file, and check its Locust file exists."""
+    shown = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ScenarioError(f"{shown}: no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{shown}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+    scenario = parse_scenario(data, shown)
+    if not scenario.scenario.name:
+        scenario = scenario.model_copy(update={"scenario": ScenarioMeta(
+            name=path.stem, description=scenario.scenario.description)})
+    locustfile = locustfile_path(path, scenario)
+    if not locustfile.is_file():
+        raise ScenarioError(f"{shown}: load.locustfile: no such file {locustfile}")
+    return scenario
+
+
+def locustfile_path(scenario_path: Path, scenario: Scenario) -> Path:
+    """The Locust file, relative to the scenario file's folder."""
+    return (scenario_path.parent / scenario.load.locustfile).resolve()
