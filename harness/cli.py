@@ -48,6 +48,88 @@ def cli() -> None:
     """Reproduce login failures under load, latency and Redis outages; prove whether a fix holds."""
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from harness.scenario import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"must be HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--duration", callback=_duration, help="Load time per variant (30, 30s, 2m); default: the scenario's.")
+@click.option("--users", type=click.IntRange(1, 100_000), help="Concurrent Locust users; default: the scenario's.")
+@click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), help="Users started per second.")
+@click.option("--variants", help="Comma-separated variants to run, in order; default: all of the scenario's.")
+@click.option("--fault-proxy", default="embedded", show_default=True,
+              help="embedded (this package), binary (toxiproxy-server on PATH), or http://HOST:PORT of one running.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Local Locust workers under a master (0: one local Locust process).")
+@click.option("--out", default=Path("reports"), show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the run folder is written under.")
+@click.option("--seed", type=int, help="Seed for the load's random choices and the fault proxy's draws.")
+@click.option("--allow-remote", is_flag=True, help="Allow non-loopback targets (fault proxy, master bind).")
+@click.option("--master-bind", callback=_host_port, metavar="HOST:PORT",
+              help="Run a Locust master here and wait for workers started elsewhere (harness worker).")
+@click.option("--expect-workers", type=click.IntRange(1, 1000), help="Workers to wait for with --master-bind.")
+def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: float | None, variants: str | None,
+        fault_proxy: str, workers: int, out: Path, seed: int | None, allow_remote: bool,
+        master_bind: tuple[str, int] | None, expect_workers: int | None) -> int:
+    """Run a scenario's variants end to end and give each a verdict against the target."""
+    from harness.run import Experiment, RunOptions
+
+    if (master_bind is None) != (expect_workers is None):
+        raise click.UsageError("--master-bind and --expect-workers go together")
+    chosen = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
+    options = RunOptions(scenario_path=scenario, duration_s=duration, users=users, spawn_rate=spawn_rate,
+                         variants=chosen, fault_proxy=fault_proxy, workers=workers, out=out, seed=seed,
+                         allow_remote=allow_remote, master_bind=master_bind, expect_workers=expect_workers)
+    return Experiment(options).run()
+
+
+@cli.command()
+@click.option("--fault-proxy", default="http://127.0.0.1:8474", show_default=True,
+              help="URL of the Toxiproxy-compatible API to restore.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback fault proxy.")
+def reset(fault_proxy: str, allow_remote: bool) -> None:
+    """Remove every toxic and re-enable every proxy of a fault proxy."""
+    from harness.faults import FaultProxyClient
+    from harness.run import ensure_loopback
+
+    ensure_loopback(fault_proxy, "--fault-proxy", allow_remote)
+    FaultProxyClient(fault_proxy).reset()
+    click.echo(f"reset {fault_proxy}: every toxic removed, every proxy enabled")
+
+
+@cli.command()
+@click.argument("folder", default="scenarios", type=click.Path(file_okay=False, path_type=Path))
+def scenarios(folder: Path) -> None:
+    """List the scenario files of a folder, one line each."""
+    from harness.scenario import load_scenario
+
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise click.UsageError(f"no scenario files (*.toml) in {folder}")
+    width = max(len(f.stem) for f in files)
+    for path in files:
+        scenario = load_scenario(path)
+        summary = scenario.scenario.description.strip().splitlines()[0] if scenario.scenario.description else ""
+        click.echo(f"{path.stem:<{width}}  {summary}")
+
+
 @cli.command()
 @click.option("--host", default=LOOPBACK_HOST, show_default=True, help="Address of the HTTP API.")
 @click.option("--port", default=8474, show_default=True, type=click.IntRange(0, 65535),

@@ -1,0 +1,410 @@
+"""`harness run`: one experiment from a scenario file to a verdict, variant by variant.
+
+The life cycle of each variant is fixed: start a fresh stack, start the load, apply the fault
+timeline in step with it, then always roll back every fault and stop every process, in a
+`finally`. A first Ctrl-C (or SIGTERM) takes that clean path; a second one stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import platform
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from rich.console import Console
+
+from harness import __version__
+from harness.errors import BadInput, HarnessError
+from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
+from harness.scenario import Scenario, Variant, load_scenario, locustfile_path
+
+TRACKED_PACKAGES = ("locust", "toxiproxy-python", "redis", "pandas", "matplotlib", "pyarrow", "fastapi",
+                    "uvicorn", "uvloop", "scipy", "pydantic")
+
+
+class RunStopped(BaseException):
+    """SIGTERM: stop like a Ctrl-C, with exit code 143."""
+
+    exit_code = 143
+
+
+def ensure_loopback(url_or_host: str, what: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback target unless the user said --allow-remote."""
+    if allow_remote:
+        return
+    host = urlsplit(url_or_host).hostname if "://" in url_or_host else url_or_host.rsplit(":", 1)[0]
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host or "", None)}
+    except socket.gaierror:
+        raise BadInput(f"{what}: cannot resolve {host!r}") from None
+    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise BadInput(f"{what}: {host} is not a loopback address; pass --allow-remote to target it")
+
+
+@dataclass
+class RunOptions:
+    """`harness run` flags after parsing; None means "as the scenario says"."""
+
+    scenario_path: Path
+    duration_s: float | None = None
+    users: int | None = None
+    spawn_rate: float | None = None
+    variants: list[str] | None = None
+    fault_proxy: str = "embedded"
+    workers: int = 0
+    out: Path = Path("reports")
+    seed: int | None = None
+    allow_remote: bool = False
+    master_bind: tuple[str, int] | None = None
+    expect_workers: int | None = None
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+def apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
+    """The scenario as this run will execute it (flags override the file)."""
+    load = scenario.load.model_copy(update={k: v for k, v in {
+        "duration": options.duration_s, "users": options.users, "spawn_rate": options.spawn_rate,
+        "seed": options.seed}.items() if v is not None})
+    variants = scenario.variants
+    if options.variants:
+        unknown = [v for v in options.variants if v not in variants]
+        if unknown:
+            raise BadInput(f"--variants: unknown variant {unknown[0]!r}, the scenario has: {', '.join(variants)}")
+        variants = {name: variants[name] for name in options.variants}
+    return scenario.model_copy(update={"load": load, "variants": variants})
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "harness": __version__}
+    for package in TRACKED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    return found
+
+
+def utc_iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat(timespec="seconds")
+
+
+def new_run_dir(out: Path, scenario_name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out / f"{scenario_name}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = out / f"{scenario_name}-{stamp}-{suffix}"
+    for sub in (REQUESTS_DIR, LOCUST_DIR, LOGS_DIR):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+@dataclass
+class Manifest:
+    """manifest.json, rewritten atomically whenever something changes, so a killed run keeps it."""
+
+    path: Path
+    data: dict[str, Any]
+
+    def save(self) -> None:
+        tmp = self.path.with_name("." + self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, default=str))
+        tmp.replace(self.path)
+
+    def variant(self, name: str) -> dict[str, Any]:
+        return self.data["variants"][name]
+
+
+def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Manifest:
+    target = scenario.target
+    data = {
+        "harness_version": __version__,
+        "scenario": {"name": scenario.name, "file": str(options.scenario_path),
+                     "description": scenario.scenario.description,
+                     "resolved": scenario.model_dump(mode="json")},
+        "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence},
+        "variant_order": list(scenario.variants),
+        "variants": {name: _variant_entry(v, scenario) for name, v in scenario.variants.items()},
+        "faults": [_fault_entry(i, f) for i, f in enumerate(scenario.faults)],
+        "network_profile": {"edge": scenario.load.mobile_network.model_dump()},
+        "fault_proxy": {"kind": _proxy_kind(options.fault_proxy), "url": None},
+        "load": {"users": scenario.load.users, "spawn_rate": scenario.load.spawn_rate,
+                 "duration_s": scenario.load.duration, "workers": options.workers,
+                 "classes": {k: c.model_dump(mode="json") for k, c in scenario.load.classes.items()}},
+        "seed": scenario.load.seed,
+        "command": options.command,
+        "started_at": utc_iso(),
+        "ended_at": None,
+        "status": "running",
+        "warnings": [],
+        "versions": versions(),
+    }
+    manifest = Manifest(run_dir / MANIFEST, data)
+    manifest.save()
+    return manifest
+
+
+def _proxy_kind(fault_proxy: str) -> str:
+    return fault_proxy if fault_proxy in ("embedded", "binary") else "url"
+
+
+def _variant_entry(variant: Variant, scenario: Scenario) -> dict[str, Any]:
+    return {"profile": variant.profile, "flags": {k: str(v) for k, v in variant.flags.items()},
+            "client": dict(variant.client), "expect": variant.expect, "description": variant.description,
+            "t0": None, "started_at": None, "ended_at": None, "duration_s": scenario.load.duration,
+            "status": "pending"}
+
+
+def _fault_entry(index: int, fault: Any) -> dict[str, Any]:
+    return {"index": index, "label": fault.label, "proxy": fault.proxy, "at_s": fault.at,
+            "duration_s": fault.duration, "type": "down" if fault.down else fault.type,
+            "stream": fault.stream, "toxicity": fault.toxicity, "attributes": dict(fault.attributes)}
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise RunStopped()
+
+
+@dataclass
+class Experiment:
+    """One `harness run`: the scenario, its run folder, and the variants in order."""
+
+    options: RunOptions
+    console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def prepare(self) -> tuple[Scenario, Path]:
+        """Everything that can be wrong with the input is found here, before anything starts."""
+        options = self.options
+        scenario = apply_overrides(load_scenario(options.scenario_path), options)
+        if options.fault_proxy not in ("embedded", "binary"):
+            from harness.stack.stack import describe_fault_proxy
+
+            describe_fault_proxy(options.fault_proxy)
+            ensure_loopback(options.fault_proxy, "--fault-proxy", options.allow_remote)
+        if options.master_bind is not None:
+            ensure_loopback(options.master_bind[0], "--master-bind", options.allow_remote)
+        return scenario, locustfile_path(options.scenario_path, scenario)
+
+    def run(self) -> int:
+        scenario, locustfile = self.prepare()
+        run_dir = new_run_dir(self.options.out, scenario.name)
+        manifest = build_manifest(run_dir, scenario, self.options)
+        self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
+                           f"{scenario.load.duration:.0f} s each -> {run_dir}")
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        exit_code = 0
+        try:
+            exit_code = self._run_variants(scenario, locustfile, run_dir, manifest)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        report_code = self._report(run_dir)
+        return exit_code or report_code
+
+    def _run_variants(self, scenario: Scenario, locustfile: Path, run_dir: Path, manifest: Manifest) -> int:
+        status, exit_code = "completed", 0
+        try:
+            for name, variant in scenario.variants.items():
+                VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
+                           run_dir=run_dir, manifest=manifest, options=self.options,
+                           console=self.console).execute()
+        except KeyboardInterrupt:
+            status, exit_code = "interrupted", 130
+        except RunStopped as exc:
+            status, exit_code = "interrupted", exc.exit_code
+        except HarnessError as exc:
+            status, exit_code = "failed", exc.exit_code
+            manifest.data["error"] = str(exc)
+            self.console.print(f"[red]harness: {exc}[/]")
+        finally:
+            manifest.data.update(status=status, ended_at=utc_iso())
+            manifest.save()
+        if status == "interrupted":
+            self.console.print(f"[yellow]interrupted[/]: faults rolled back, processes stopped; "
+                               f"records so far in {run_dir}")
+        return exit_code
+
+    def _report(self, run_dir: Path) -> int:
+        """Analysis and reports for what ran; its exit code is the verdicts' (0 all as expected)."""
+        from harness.report import build_report
+
+        try:
+            return build_report(run_dir)
+        except KeyboardInterrupt:
+            self.console.print(f"report skipped; the records are kept: harness report {run_dir}")
+            return 130
+
+
+@dataclass
+class LiveTally:
+    """Flows and successes of the target metric so far, read from the recorder's flushed Parquet parts."""
+
+    records_dir: Path
+    variant: str
+    metric: str
+    flows: int = 0
+    successes: int = 0
+    _seen: set[str] = field(default_factory=set)
+
+    def update(self) -> None:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        for path in sorted(self.records_dir.glob(f"{self.variant}-*.parquet")):
+            if path.name in self._seen:
+                continue
+            self._seen.add(path.name)
+            with contextlib.suppress(Exception):  # a part still being renamed is read next time
+                table = pq.read_table(path, columns=["kind", "name", "success"])
+                mask = pc.and_(pc.equal(table["kind"], "flow"), pc.equal(table["name"], self.metric))
+                flows = table.filter(mask)
+                self.flows += flows.num_rows
+                self.successes += int(pc.sum(flows["success"]).as_py() or 0)
+
+    def describe(self) -> str:
+        if not self.flows:
+            return "flows 0"
+        return f"flows {self.flows:,}  {self.metric} success {self.successes / self.flows:.1%}"
+
+
+@dataclass
+class VariantRun:
+    """One variant: fresh stack, load, fault timeline; always rolled back and stopped."""
+
+    name: str
+    variant: Variant
+    scenario: Scenario
+    locustfile: Path
+    run_dir: Path
+    manifest: Manifest
+    options: RunOptions
+    console: Console
+    stack: Any = None
+    locust: Any = None
+    timeline: Any = None
+
+    def execute(self) -> None:
+        entry = self.manifest.variant(self.name)
+        entry["status"] = "starting"
+        self.manifest.save()
+        try:
+            self._start_stack()
+            t0 = self._start_load()
+            entry.update(t0=t0, started_at=utc_iso(t0), status="running")
+            self.manifest.save()
+            self._start_faults(t0)
+            self._watch(t0)
+            entry["status"] = "completed"
+        except BaseException as exc:
+            entry["status"] = "failed" if isinstance(exc, HarnessError) else "interrupted"
+            if isinstance(exc, KeyboardInterrupt | RunStopped):
+                self.console.print("[yellow]stopping[/]: rolling back faults and stopping processes "
+                                   "(Ctrl-C again to stop at once)")
+            raise
+        finally:
+            self._teardown()
+            entry["ended_at"] = utc_iso()
+            self.manifest.save()
+
+    def _start_stack(self) -> None:
+        from harness.stack.stack import Stack, StackSpec
+
+        scenario = self.scenario
+        spec = StackSpec(log_dir=self.run_dir / LOGS_DIR / self.name, fault_proxy=self.options.fault_proxy,
+                         profile=self.variant.profile, flags={k: _flag(v) for k, v in self.variant.flags.items()},
+                         service_users=scenario.service.users, service_workers=scenario.service.workers,
+                         with_edge=scenario.uses_edge(), seed=scenario.load.seed)
+        self.stack = Stack(spec)
+        self.stack.start()
+        self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
+        if scenario.uses_edge():
+            from harness.faults import apply_network_profile
+
+            apply_network_profile(self.stack.client, "edge", scenario.load.mobile_network)
+
+    def _start_load(self) -> float:
+        from harness.load.runner import LoadPlan, LocustRun
+
+        load, options = self.scenario.load, self.options
+        plan = LoadPlan(
+            locustfile=self.locustfile, host=self.stack.service_url, edge_host=self.stack.edge_url,
+            users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, variant=self.name,
+            records_dir=self.run_dir / REQUESTS_DIR, started_file=self.run_dir / LOGS_DIR / self.name / "started.json",
+            csv_prefix=self.run_dir / LOCUST_DIR / self.name, log_dir=self.run_dir / LOGS_DIR / self.name,
+            classes={k: c.model_dump(mode="json") for k, c in load.classes.items()},
+            client_flags=dict(self.variant.client), options=dict(load.options), seed=load.seed,
+            users_in_service=self.scenario.service.users, workers=options.workers,
+            master_bind=options.master_bind, expect_workers=options.expect_workers)
+        self.locust = LocustRun(plan).start()
+        return self.locust.wait_started()
+
+    def _start_faults(self, t0: float) -> None:
+        from harness.faults import FaultJournal, FaultTimeline
+
+        self.timeline = FaultTimeline(self.stack.client, list(self.scenario.faults), self.name,
+                                      FaultJournal(self.run_dir / FAULTS))
+        self.timeline.start(t0, end_s=self.scenario.load.duration)
+
+    def _watch(self, t0: float) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from harness.load.runner import STOP_TIMEOUT_S
+
+        duration = self.scenario.load.duration
+        tally = LiveTally(self.run_dir / REQUESTS_DIR, self.name, self.scenario.target.metric)
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
+                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            task = progress.add_task(self.name, total=duration, clock="", stats="")
+            while self.locust.alive():
+                elapsed = time.time() - t0
+                if elapsed > duration + STOP_TIMEOUT_S + 30:
+                    self._warn(f"{self.name}: Locust did not stop on time; stopping it")
+                    break
+                tally.update()
+                progress.update(task, completed=min(elapsed, duration), stats=tally.describe(),
+                                clock=f"{min(elapsed, duration):.0f}/{duration:.0f} s")
+                time.sleep(0.5)
+            tally.update()
+            progress.update(task, completed=duration, stats=tally.describe(), clock=f"{duration:.0f}/{duration:.0f} s")
+        for error in self.timeline.errors if self.timeline else []:
+            self._warn(f"{self.name}: fault timeline: {error}")
+
+    def _warn(self, message: str) -> None:
+        self.manifest.data["warnings"].append(message)
+        self.console.print(f"[yellow]warning[/]: {message}")
+
+    def _teardown(self) -> None:
+        try:
+            self._rollback_and_stop(fast=False)
+        except (KeyboardInterrupt, RunStopped):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self._rollback_and_stop(fast=True)
+            finally:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise
+
+    def _rollback_and_stop(self, fast: bool) -> None:
+        """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack."""
+        if self.timeline is not None:
+            for failure in self.timeline.rollback():
+                self._warn(f"{self.name}: rollback: {failure}")
+        if self.locust is not None:
+            self.locust.kill() if fast else self.locust.stop()
+        if self.stack is not None:
+            self.stack.stop(fast=fast)
+
+
+def _flag(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
