@@ -300,7 +300,7 @@ class VariantRun:
         try:
             self._start_stack()
             t0 = self._start_load()
-            entry.update(t0=t0, started_at=utc_iso(t0), status="running")
+            entry.update(t0=t0, started_at=utc_iso(t0), status="running", processes=self._processes())
             self.manifest.save()
             self._start_faults(t0)
             self._watch(t0)
@@ -315,6 +315,11 @@ class VariantRun:
             self._teardown()
             entry["ended_at"] = utc_iso()
             self.manifest.save()
+
+    def _processes(self) -> list[dict[str, Any]]:
+        """Every process this variant started, by name and PID (for tests, `harness down` and people)."""
+        procs = [*(self.stack.processes() if self.stack else []), *(self.locust.processes if self.locust else [])]
+        return [{"name": p.name, "pid": p.pid} for p in procs]
 
     def _start_stack(self) -> None:
         from harness.stack.stack import Stack, StackSpec

@@ -7,6 +7,7 @@ with `locust -f scenarios/login_users.py`, the same file works with Locust's def
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -23,6 +24,7 @@ from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder, flush_quietly, write_started
 
 FLUSH_INTERVAL_S = 1.0
+_user_numbers = itertools.count()
 _state: dict[str, Any] = {"recorder": None, "flusher": None}
 
 
@@ -142,7 +144,9 @@ class AuthUser(FastHttpUser):
         self.wait_time = lambda: random.uniform(low, high)  # type: ignore[method-assign]
         super().__init__(environment)
         self.config = config
-        self.random = random.Random(config.seed * 1_000_003 + id(self))
+        # Seeded per user in spawn order, so a run's choices repeat with the same seed.
+        self.number = next(_user_numbers)
+        self.random = random.Random(config.seed * 1_000_003 + self.number)
 
     def context(self) -> dict[str, Any]:
         return {"user_class": type(self).__name__}
