@@ -101,6 +101,27 @@ def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: f
 
 
 @cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--master", "master", required=True, callback=_host_port, metavar="HOST:PORT",
+              help="Where `harness run --master-bind` listens.")
+@click.option("--allow-remote", is_flag=True, help="Allow a master that is not on a loopback address.")
+def worker(scenario: Path, master: tuple[str, int], allow_remote: bool) -> None:
+    """Run a Locust worker for a master started with `harness run --master-bind` (load from several machines)."""
+    import os
+    import socket
+
+    from harness.load.runner import worker_command
+    from harness.run import ensure_loopback
+    from harness.scenario import load_scenario, locustfile_path
+
+    ensure_loopback(master[0], "--master", allow_remote)
+    locustfile = locustfile_path(scenario, load_scenario(scenario))
+    command = worker_command(locustfile, *master)
+    env = {**os.environ, "HARNESS_WORKER": f"{socket.gethostname()}-{os.getpid()}"}
+    os.execvpe(command[0], command, env)  # the worker is this process from here: Ctrl-C reaches Locust itself
+
+
+@cli.command()
 @click.option("--fault-proxy", default="http://127.0.0.1:8474", show_default=True,
               help="URL of the Toxiproxy-compatible API to restore.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback fault proxy.")

@@ -28,7 +28,7 @@ FLOW_REQUEST_TYPE = "FLOW"
 class Recorder:
     """Buffers rows as columns and writes them as Parquet part files."""
 
-    out_dir: Path
+    out_dir: Path | None   # None on a Locust worker: rows go to the master with each report
     variant: str
     worker: str
     t0: float = field(default_factory=time.time)
@@ -38,7 +38,8 @@ class Recorder:
     rows_written: int = 0
 
     def __post_init__(self) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
 
     def on_request(self, request_type: str, name: str, response_time: float, response_length: int = 0,
                    response: Any = None, context: dict[str, Any] | None = None,
@@ -79,13 +80,29 @@ class Recorder:
         cols["error_kind"].append(error_kind)
         cols["error"].append(error)
         cols["worker"].append(self.worker)
-        if len(cols["ts"]) >= self.max_rows:
+        if len(cols["ts"]) >= self.max_rows and self.out_dir is not None:
+            self.flush()
+
+    def take(self) -> dict[str, list[Any]]:
+        """Hand over the buffered rows (a worker sends them to the master) and start a new buffer."""
+        taken, self._columns = self._columns, {c: [] for c in REQUEST_COLUMNS}
+        return taken
+
+    def extend(self, columns: dict[str, list[Any]]) -> None:
+        """Rows a worker sent: kept as they are, but `t` counted from this (the master's) start."""
+        count = len(columns.get("ts", ()))
+        if count == 0:
+            return
+        for name in REQUEST_COLUMNS:
+            values = [ts - self.t0 for ts in columns["ts"]] if name == "t" else columns[name]
+            self._columns[name].extend(values)
+        if len(self._columns["ts"]) >= self.max_rows:
             self.flush()
 
     def flush(self) -> None:
         """Write buffered rows as one complete Parquet part (tmp file + rename)."""
         count = len(self._columns["ts"])
-        if count == 0:
+        if count == 0 or self.out_dir is None:
             return
         table = pa.Table.from_pydict(self._columns, schema=REQUEST_SCHEMA)
         self._columns = {c: [] for c in REQUEST_COLUMNS}

@@ -64,6 +64,12 @@ def locust_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", *args]
 
 
+def worker_command(locustfile: Path, master_host: str, master_port: int) -> list[str]:
+    """A Locust worker for a master started by `harness run --master-bind`; the master sends it the options."""
+    return locust_command("-f", str(locustfile), "--worker", "--master-host", master_host,
+                          "--master-port", str(master_port), "--loglevel", "WARNING")
+
+
 @dataclass
 class LocustRun:
     """The Locust process(es) of one variant, started and stopped by PID."""
@@ -92,10 +98,9 @@ class LocustRun:
                                              env=self._env("master")).start())
         connect_host = "127.0.0.1" if bind_host in ("0.0.0.0", "*", "") else bind_host
         for index in range(1, plan.workers + 1):
-            worker_args = [*plan.common_args(), "--worker", "--master-host", connect_host,
-                           "--master-port", str(bind_port), "--loglevel", "WARNING"]
-            self.processes.append(ManagedProcess(f"{name}-worker-{index}", locust_command(*worker_args),
-                                                 plan.log_dir, env=self._env(f"worker-{index}")).start())
+            command = worker_command(plan.locustfile, connect_host, bind_port)
+            self.processes.append(ManagedProcess(f"{name}-worker-{index}", command, plan.log_dir,
+                                                 env=self._env(f"worker-{index}")).start())
         return self
 
     def _env(self, worker: str) -> dict[str, str]:

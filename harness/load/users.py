@@ -81,19 +81,29 @@ def _apply_weights(environment: Any, **_: Any) -> None:
 
 @events.test_start.add_listener
 def _start_recording(environment: Any, **_: Any) -> None:
+    """Local process: write rows itself. Master: write what workers report. Worker: report to the master."""
     parsed = environment.parsed_options
+    runner = environment.runner
     t0 = time.time()
-    if parsed is not None and parsed.harness_started and not isinstance(environment.runner, WorkerRunner):
+    if parsed is not None and parsed.harness_started and not isinstance(runner, WorkerRunner):
         write_started(Path(parsed.harness_started), t0)
-    if parsed is None or not parsed.harness_records or isinstance(environment.runner, MasterRunner):
+    if parsed is None or not parsed.harness_records or _state["recorder"] is not None:
         return
-    if _state["recorder"] is not None:
-        return
-    worker = os.environ.get("HARNESS_WORKER", "local")
-    recorder = Recorder(Path(parsed.harness_records), variant=parsed.harness_variant, worker=worker, t0=t0)
+    worker = os.environ.get("HARNESS_WORKER") or (
+        f"worker-{runner.client_id}" if isinstance(runner, WorkerRunner) else "local")
+    out_dir = None if isinstance(runner, WorkerRunner) else Path(parsed.harness_records)
+    recorder = Recorder(out_dir, variant=parsed.harness_variant, worker=worker, t0=t0)
     _state["recorder"] = recorder
-    environment.events.request.add_listener(recorder.on_request)
-    _state["flusher"] = gevent.spawn(_flush_every, recorder)
+    if isinstance(runner, MasterRunner):
+        environment.events.worker_report.add_listener(
+            lambda client_id, data, **kw: recorder.extend(data.get("harness_rows") or {}))
+    elif isinstance(runner, WorkerRunner):
+        environment.events.report_to_master.add_listener(
+            lambda client_id, data, **kw: data.update(harness_rows=recorder.take()))
+    if not isinstance(runner, MasterRunner):
+        environment.events.request.add_listener(recorder.on_request)
+    if out_dir is not None:
+        _state["flusher"] = gevent.spawn(_flush_every, recorder)
 
 
 def _flush_every(recorder: Recorder) -> None:
@@ -109,12 +119,6 @@ def _stop_recording(**_: Any) -> None:
         _state["flusher"].kill(block=False)
     if recorder is not None:
         flush_quietly(recorder)
-
-
-@events.test_stop.add_listener
-def _flush_at_stop(**_: Any) -> None:
-    if _state["recorder"] is not None:
-        flush_quietly(_state["recorder"])
 
 
 @dataclass

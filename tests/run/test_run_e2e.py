@@ -1,0 +1,172 @@
+"""`harness run` end to end on real processes: records, summary, verdicts, exit codes, interruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from harness.records import ERROR_KINDS, REQUEST_SCHEMA
+from harness.stack import ServerProcess
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+SHORT = """
+[scenario]
+name = "short"
+description = "mobile-latency, shortened for the tests"
+
+[load]
+locustfile = "{locustfile}"
+users = 20
+spawn_rate = 20
+duration = "{duration}"
+seed = 3
+
+[load.classes.MobileUser]
+weight = 3
+wait = [0.1, 0.3]
+
+[load.classes.WebUser]
+weight = 1
+wait = [0.1, 0.3]
+
+[load.mobile_network]
+latency_ms = 40
+jitter_ms = 15
+
+[[faults]]
+proxy = "redis"
+at = "2s"
+type = "latency"
+stream = "upstream"
+attributes = {{ latency = 60, jitter = 50 }}
+
+[variants.buggy]
+profile = "buggy"
+expect = "fail"
+
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+"""
+
+
+def scenario_file(tmp_path: Path, duration: str) -> Path:
+    path = tmp_path / "short.toml"
+    path.write_text(SHORT.format(locustfile=SCENARIOS / "login_users.py", duration=duration))
+    return path
+
+
+def harness(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness", *args]
+
+
+def only_run_dir(out: Path) -> Path:
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def started_pids(manifest: dict) -> list[int]:
+    return [p["pid"] for v in manifest["variants"].values() for p in v.get("processes", [])]
+
+
+def read_records(run_dir: Path):
+    files = sorted((run_dir / "requests").glob("*.parquet"))
+    assert files, "no request records written"
+    return pq.ParquetDataset([str(f) for f in files]).read().to_pandas(), files
+
+
+@pytest.mark.slow
+def test_run_reproduces_the_bug_and_passes_the_fix(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = subprocess.run(harness("run", str(scenario_file(tmp_path, "20s")), "--out", str(out)),
+                            capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    run_dir = only_run_dir(out)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    records, files = read_records(run_dir)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert manifest["status"] == "completed"
+    assert [manifest["variants"][v]["status"] for v in ("buggy", "fixed")] == ["completed", "completed"]
+    assert pq.read_schema(files[0]).remove_metadata().equals(REQUEST_SCHEMA)
+    flows = records[(records.kind == "flow") & (records.name == "login")]
+    buggy, fixed = flows[flows.variant == "buggy"], flows[flows.variant == "fixed"]
+    assert len(buggy) > 300 and len(fixed) > 300
+    assert (buggy.error_kind == "session_not_found").mean() > 0.02
+    assert set(records.error_kind.unique()) <= {"", *ERROR_KINDS}
+    assert {"MobileUser", "WebUser"} <= set(flows.user_class)
+    assert {"/login", "/me"} <= set(records[records.kind == "request"].name)
+
+    faults = [json.loads(line) for line in (run_dir / "faults.jsonl").read_text().splitlines()]
+    for variant in ("buggy", "fixed"):
+        actions = [(f["action"], f["rollback"]) for f in faults if f["variant"] == variant]
+        assert actions == [("apply", False), ("remove", True)], actions
+
+    verdicts = {name: v["verdict"] for name, v in summary["variants"].items()}
+    assert verdicts == {"buggy": "fail", "fixed": "pass"}
+    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+
+
+@pytest.mark.slow
+def test_sigint_mid_run_rolls_back_stops_everything_and_keeps_records(tmp_path: Path,
+                                                                      fault_proxy: ServerProcess) -> None:
+    out = tmp_path / "reports"
+    command = harness("run", str(scenario_file(tmp_path, "120s")), "--out", str(out),
+                      "--fault-proxy", fault_proxy.url, "--variants", "buggy")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        faults_file = None
+        while time.monotonic() < deadline:  # wait until the fault is in place and records are flowing
+            runs = [p for p in out.iterdir()] if out.exists() else []
+            faults_file = runs[0] / "faults.jsonl" if runs else None
+            if faults_file and faults_file.exists() and list((runs[0] / "requests").glob("*.parquet")):
+                break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        else:
+            pytest.fail("the run never applied its fault")
+        toxics = httpx.get(f"{fault_proxy.url}/proxies/redis/toxics").json()
+        assert [t["type"] for t in toxics] == ["latency"]
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    run_dir = only_run_dir(out)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    # The external fault proxy is left as it was found: the run's proxies and toxics are gone.
+    assert httpx.get(f"{fault_proxy.url}/proxies").json() == {}
+    records, _ = read_records(run_dir)
+    assert len(records) > 0
+    faults = [json.loads(line) for line in faults_file.read_text().splitlines()]
+    assert [(f["action"], f["rollback"]) for f in faults] == [("apply", False), ("remove", True)]
+    report = subprocess.run(harness("report", str(run_dir)), capture_output=True, text=True, timeout=120)
+    assert report.returncode in (0, 1), report.stderr
+    assert (run_dir / "summary.json").exists()
