@@ -1,0 +1,24 @@
+"""Exact latency percentiles (from every record, not histogram buckets) per request or flow name."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.analysis import columns as col
+
+LATENCY_COLUMNS = ("count", "failures", "success_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
+
+
+def latency_table(records: pd.DataFrame, by: tuple[str, ...] = (col.KIND, col.NAME)) -> pd.DataFrame:
+    """One row per group (default: kind and name) with counts, success rate and latency percentiles."""
+    keys = list(by)
+    grouped = records.groupby(keys, observed=True)
+    table = grouped[col.SUCCESS].agg(count="size", successes="sum")
+    table["failures"] = table["count"] - table["successes"]
+    table["success_rate"] = table["successes"] / table["count"]
+    quantiles = grouped[col.LATENCY_MS].quantile([0.50, 0.95, 0.99]).unstack()
+    quantiles.columns = ["p50_ms", "p95_ms", "p99_ms"]
+    table = table.join(quantiles)
+    table["max_ms"] = grouped[col.LATENCY_MS].max()
+    table["mean_ms"] = grouped[col.LATENCY_MS].mean()
+    return table[list(LATENCY_COLUMNS)]

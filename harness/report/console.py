@@ -1,0 +1,40 @@
+"""The short table `harness report` prints: one row per variant, verdict beside expectation."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.analysis.run_analysis import RunAnalysis
+from harness.report import fmt, text
+
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+LOG_WIDTH = 130  # CI logs are not terminals: rich would assume 80 columns and wrap every cell
+
+
+def wide_console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=LOG_WIDTH)
+
+
+def variant_table(analysis: RunAnalysis) -> Table:
+    table = Table(title=f"{text.scenario_name(analysis)} · {analysis.target.metric} ≥ {analysis.target.minimum:.2%} "
+                        f"at {analysis.target.confidence:.0%} confidence", title_justify="left")
+    for column, justify in (("variant", "left"), ("flows", "right"), ("success rate [CI]", "left"),
+                            ("main errors", "left"), ("p95", "right"), ("verdict", "left"),
+                            ("expected", "left"), ("shown", "left")):
+        table.add_column(column, justify=justify)
+    for v in analysis.variants:
+        table.add_row(v.name, f"{v.rate.n:,}", fmt.rate_ci(v.rate), fmt.main_errors(v.failures_by_kind, v.rate.n),
+                      fmt.ms(v.target_p95_ms), Text(v.verdict.value, style=VERDICT_STYLE[v.verdict.value]),
+                      v.info.expect or "–", Text(text.shown_mark(v), style="green" if v.shown else "red"))
+    return table
+
+
+def print_summary(analysis: RunAnalysis, report_path: str, console: Console | None = None) -> None:
+    console = console or wide_console()
+    console.print(variant_table(analysis))
+    style = "bold green" if analysis.all_shown else "bold red"
+    console.print(Text(text.headline(analysis), style=style), Text(f" ·  report: {report_path}"))

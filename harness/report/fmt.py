@@ -1,0 +1,44 @@
+"""Number formatting shared by the console table, Markdown, HTML and JUnit outputs."""
+
+from __future__ import annotations
+
+import math
+
+from harness.analysis.stats import RateEstimate
+
+
+def pct(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None or math.isnan(x) else f"{x * 100:.{digits}f}%"
+
+
+def ms(x: float | None) -> str:
+    if x is None or math.isnan(x):
+        return "–"
+    return f"{x:.0f} ms" if x >= 100 else f"{x:.1f} ms"
+
+
+def seconds(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
+
+
+def rate_ci(rate: RateEstimate) -> str:
+    """'94.82% [94.17%, 95.40%]', or 'no flows'."""
+    if not rate.n:
+        return "no flows"
+    return f"{pct(rate.rate)} [{pct(rate.ci_low)}, {pct(rate.ci_high)}]"
+
+
+def p_value(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "p < 1e-10" if p < 1e-10 else f"p = {p:.2g}"
+
+
+def ratio(x: float | None) -> str:
+    return "∞ (no failures after)" if x is None else f"{x:.1f}×"
+
+
+def main_errors(failures_by_kind: dict[str, int], n: int, top: int = 2) -> str:
+    if not failures_by_kind:
+        return "none"
+    return ", ".join(f"{kind} {pct(count / n, 1)}" for kind, count in list(failures_by_kind.items())[:top])

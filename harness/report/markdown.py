@@ -1,0 +1,29 @@
+"""summary.md: the short table a person pastes into an incident ticket."""
+
+from __future__ import annotations
+
+from harness.analysis.run_analysis import RunAnalysis
+from harness.report import fmt, text
+
+
+def render_markdown(analysis: RunAnalysis) -> str:
+    lines = [
+        f"## {text.scenario_name(analysis)}: {text.headline(analysis)}", "",
+        text.target_sentence(analysis), "",
+        "| variant | flows | success rate [CI] | main errors | p95 | verdict | expected | shown |",
+        "|---|---:|---|---|---:|---|---|---|",
+    ]
+    for v in analysis.variants:
+        lines.append(f"| {v.name} | {v.rate.n:,} | {fmt.rate_ci(v.rate)} | "
+                     f"{fmt.main_errors(v.failures_by_kind, v.rate.n)} | {fmt.ms(v.target_p95_ms)} | "
+                     f"**{v.verdict.value}** | {v.info.expect or '–'} | {text.shown_mark(v)} |")
+    if analysis.pairs:
+        lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
+    recoveries = [(v.name, r) for v in analysis.variants for r in v.recoveries]
+    if recoveries:
+        lines += ["", *[f"- {name}: after “{r.label}” ended at {r.ended_s:.0f} s: "
+                        + (f"recovered in {fmt.seconds(r.recovery_s)}" if r.recovered else r.note)
+                        for name, r in recoveries]]
+    if analysis.records.problems:
+        lines += ["", "Problems reading the records:", *[f"- {p}" for p in analysis.records.problems]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""summary.json: the analysis as stable, documented keys (schema_version 1; see the README)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from harness import __version__
+from harness.analysis.run_analysis import PairResult, PhaseResult, RunAnalysis, VariantResult
+from harness.analysis.stats import RateEstimate
+
+SCHEMA_VERSION = 1
+
+
+def clean(value):
+    """JSON-safe: numpy scalars to Python, NaN and inf to null."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def rate_dict(rate: RateEstimate) -> dict:
+    return {"flows": rate.n, "successes": rate.successes, "failures": rate.failures, "success_rate": rate.rate,
+            "ci_low": rate.ci_low, "ci_high": rate.ci_high, "confidence": rate.confidence}
+
+
+def phase_dict(p: PhaseResult) -> dict:
+    return {"name": p.phase.name, "label": p.phase.label, "fault": p.phase.fault, "start_s": p.phase.start_s,
+            "end_s": p.phase.end_s, "target_flow": rate_dict(p.rate), "failures_by_kind": p.failures_by_kind,
+            "requests": p.requests, "requests_per_s": p.requests_per_s, "p95_ms": p.p95_ms}
+
+
+def latency_rows(table: pd.DataFrame) -> list[dict]:
+    return [{"kind": str(kind), "name": str(name), **{k: row[k] for k in table.columns}}
+            for (kind, name), row in table.iterrows()]
+
+
+def timeline_dict(timeline: pd.DataFrame) -> dict:
+    """Columnar so a long run stays small: one list per field, index i is second i."""
+    result: dict[str, list] = {"second": timeline.index.tolist()}
+    for column in timeline.columns:
+        values = timeline[column].to_numpy()
+        result[column] = values.tolist() if values.dtype.kind == "i" else np.round(values, 6).tolist()
+    return result
+
+
+def variant_dict(v: VariantResult) -> dict:
+    return {
+        "expect": v.info.expect, "verdict": v.verdict.value, "shown": v.shown, "status": v.info.status,
+        "profile": v.info.profile, "flags": v.info.flags, "duration_s": v.end_s,
+        "target_flow": rate_dict(v.rate), "failures_by_kind": v.failures_by_kind,
+        "top_errors": {k: [{"error": text, "count": n} for text, n in texts] for k, texts in v.top_errors.items()},
+        "requests": v.requests, "requests_per_s": v.requests_per_s, "latency": latency_rows(v.latency),
+        "phases": [phase_dict(p) for p in v.phases],
+        "fault_windows": [{"fault": w.fault, "label": w.label, "type": w.type, "start_s": w.start_s,
+                           "end_s": w.end_s, "removed": w.removed} for w in v.windows],
+        "recovery": [{"fault": r.fault, "label": r.label, "ended_s": r.ended_s, "recovered": r.recovered,
+                      "recovery_s": r.recovery_s, "recovered_at_s": r.recovered_at_s, "note": r.note}
+                     for r in v.recoveries],
+        "timeline": timeline_dict(v.timeline),
+    }
+
+
+def pair_dict(pair: PairResult) -> dict:
+    c = pair.comparison
+    return {"before": pair.before, "after": pair.after, "failure_rate_before": c.a.failure_rate,
+            "failure_rate_after": c.b.failure_rate, "difference": c.difference, "diff_ci_low": c.diff_ci_low,
+            "diff_ci_high": c.diff_ci_high, "p_value": c.p_value, "significant": c.significant,
+            "failure_ratio": c.failure_ratio}
+
+
+def summary_dict(analysis: RunAnalysis) -> dict:
+    manifest, target = analysis.records.manifest, analysis.target
+    return clean({
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": manifest.get("scenario") or {},
+        "run_status": manifest.get("status"),
+        "seed": manifest.get("seed"),
+        "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence},
+        "all_shown": analysis.all_shown,
+        "exit_code": analysis.exit_code,
+        "problems": list(analysis.records.problems),
+        "variant_order": [v.name for v in analysis.variants],
+        "variants": {v.name: variant_dict(v) for v in analysis.variants},
+        "comparisons": [pair_dict(p) for p in analysis.pairs],
+    })
