@@ -185,20 +185,117 @@ class AuthUser(FastHttpUser):
             return response, None
         return response, (classify(status, code, text), f"{method} {path} -> {status} {text}")
 
-    def login(self) -> tuple[Session | None, int, tuple[str, str] | None]:
+    def login(self) -> tuple[Session | None, Any, tuple[str, str] | None]:
         username, password = self.pick_credentials()
         response, failure = self.step("POST", "/login", json={"username": username, "password": password})
         if failure:
-            return None, response.status_code, failure
+            return None, response, failure
         body = response.json()
-        return Session(body["session_id"], body["access_token"], body["refresh_token"]), 200, None
+        return Session(body["session_id"], body["access_token"], body["refresh_token"]), response, None
 
-    def login_flow(self) -> Session | None:
-        """Log in, then at once use the new session (GET /me); the flow succeeds only if both do."""
-        started, perf_start = time.time(), time.perf_counter()
-        session, status, failure = self.login()
+    def login_then_me(self) -> tuple[Session | None, Any, tuple[str, str] | None]:
+        """Log in, then at once use the new session (GET /me): the last response and the failure, if any."""
+        session, response, failure = self.login()
         if session is not None:
             response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
-            status = response.status_code
-        self.record_flow("login", started, perf_start, status, failure)
-        return session if failure is None else None
+        return (session if failure is None else None), response, failure
+
+    def login_flow(self) -> Session | None:
+        """The login flow: login then /me; it succeeds only if both do."""
+        started, perf_start = time.time(), time.perf_counter()
+        session, response, failure = self.login_then_me()
+        self.record_flow("login", started, perf_start, response.status_code, failure)
+        return session
+
+    def refresh(self, refresh_token: str) -> tuple[Any, tuple[str, str] | None]:
+        return self.step("POST", "/token/refresh", json={"refresh_token": refresh_token})
+
+    def refresh_flow(self, session: Session, concurrent: int = 1) -> Session | None:
+        """`concurrent` callers (tabs, requests) refresh the same token at once; one flow row each.
+
+        Returns the session with the pair of the first caller that succeeded, or None when all failed.
+        """
+        results: list[tuple[Any, tuple[str, str] | None]] = []
+
+        def one_caller() -> None:
+            started, perf_start = time.time(), time.perf_counter()
+            response, failure = self.refresh(session.refresh_token)
+            self.record_flow("refresh", started, perf_start, response.status_code, failure)
+            results.append((response, failure))
+
+        greenlets = [gevent.spawn(one_caller) for _ in range(concurrent)]
+        gevent.joinall(greenlets)
+        for response, failure in results:
+            if failure is None:
+                body = response.json()
+                return Session(session.session_id, body["access_token"], body["refresh_token"])
+        return None
+
+    def protected_flow(self, session: Session) -> bool:
+        """One call to a protected resource with the bearer token (token check + revocation lookup)."""
+        started, perf_start = time.time(), time.perf_counter()
+        response, failure = self.step("GET", "/protected", headers={"Authorization": f"Bearer {session.access_token}"})
+        self.record_flow("protected", started, perf_start, response.status_code, failure)
+        return failure is None
+
+    def session_flow(self, session: Session) -> bool:
+        """Use an existing session (GET /me): a `session` flow row; session_not_found means it was lost."""
+        started, perf_start = time.time(), time.perf_counter()
+        response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
+        self.record_flow("session", started, perf_start, response.status_code, failure)
+        return failure is None
+
+    def login_with_retry_after(self, budget_s: float) -> Session | None:
+        """Login flow that honours 503 + Retry-After (what a client can do once errors are clear)."""
+        started, perf_start = time.time(), time.perf_counter()
+        deadline = time.monotonic() + budget_s
+        while True:
+            session, response, failure = self.login_then_me()
+            wait = retry_after_s(response) if failure is not None else None
+            if wait is None or time.monotonic() + wait > deadline:
+                break
+            gevent.sleep(wait)
+        self.record_flow("login", started, perf_start, response.status_code, failure)
+        return session
+
+
+def retry_after_s(response: Any) -> float | None:
+    """Seconds a 503 asks the client to wait (Retry-After), or None when the answer is not retryable."""
+    if getattr(response, "status_code", 0) != 503:
+        return None
+    header = response.headers.get("Retry-After") if response.headers else None
+    try:
+        return max(0.1, float(header)) if header else 1.0
+    except ValueError:
+        return 1.0
+
+
+class BootstrapMixin:
+    """App start-up: the app's bootstraps refresh the stored token; a lost refresh logs the app out."""
+
+    stored: Session | None = None
+
+    def app_start_flow(self: Any) -> None:
+        """Two bootstraps at once (the bug) or one shared refresh (single_flight_bootstrap), then use it."""
+        if self.stored is None:
+            self.stored, _, _ = self.login()
+            return
+        started, perf_start = time.time(), time.perf_counter()
+        bootstraps = 1 if self.client_flag("single_flight_bootstrap") else 2
+        outcomes: list[tuple[Any, tuple[str, str] | None]] = []
+        greenlets = [gevent.spawn(lambda: outcomes.append(self.refresh(self.stored.refresh_token)))
+                     for _ in range(bootstraps)]
+        gevent.joinall(greenlets)
+        failure = next((f for _, f in outcomes if f is not None), None)
+        response = outcomes[-1][0]
+        if failure is None:
+            body = outcomes[-1][0].json()
+            self.stored = Session(self.stored.session_id, body["access_token"], body["refresh_token"])
+            response, failure = self.step("GET", "/protected",
+                                          headers={"Authorization": f"Bearer {self.stored.access_token}"})
+        if failure is not None:
+            # What the app does on a failed bootstrap: it logs itself out and shows the login screen.
+            self.client.request("POST", "/logout", name="/logout",
+                                headers={"X-Session-ID": self.stored.session_id})
+            self.stored = None
+        self.record_flow("bootstrap", started, perf_start, response.status_code, failure)
