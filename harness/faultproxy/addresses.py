@@ -1,0 +1,54 @@
+"""HOST:PORT strings as Toxiproxy's `listen` and `upstream` fields carry them."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from harness.faultproxy.errors import bad_body
+
+
+@dataclass(frozen=True)
+class Address:
+    """A TCP endpoint; `str()` gives the HOST:PORT form the API shows."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_address(value: object, field: str) -> Address:
+    """Parse HOST:PORT (IPv6 as [HOST]:PORT); a 400 naming `field` when it is not one."""
+    if not isinstance(value, str) or ":" not in value:
+        raise bad_body(f"{field} must be a string HOST:PORT, got {value!r}")
+    host, _, port_text = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise bad_body(f"{field} port must be a number 0..65535, got {value!r}")
+    # An empty host means every interface, as in Go's net.Listen(":port").
+    return Address(host or "0.0.0.0", int(port_text))
+
+
+def bind_listener(address: Address) -> socket.socket:
+    """A listening socket on `address`; OSError (in use, no such address) is left to the caller."""
+    family, kind, proto, _, sockaddr = socket.getaddrinfo(
+        address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # Re-enabling a proxy must get its old port back even with connections in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bound_address(sock: socket.socket) -> Address:
+    host, port = sock.getsockname()[:2]
+    return Address(host, port)
