@@ -66,6 +66,13 @@ class FaultProxyClient:
         proxy = self._call(f"create proxy {name}", self.server.create, upstream=upstream, name=name, listen=listen)
         return str(proxy.listen)
 
+    def proxy_config(self, name: str) -> dict[str, Any] | None:
+        """{name, listen, upstream, enabled} of a proxy, or None when there is none."""
+        proxy = self._call(f"look up proxy {name}", self.server.get_proxy, name)
+        if proxy is None:
+            return None
+        return {"name": proxy.name, "listen": proxy.listen, "upstream": proxy.upstream, "enabled": proxy.enabled}
+
     def delete_proxy(self, name: str) -> None:
         proxy = self._call(f"look up proxy {name}", self.server.get_proxy, name)
         if proxy is not None:

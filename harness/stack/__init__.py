@@ -36,12 +36,13 @@ class ServerProcess:
         return self.process.stop()
 
 
-def _start_harness_server(name: str, args: list[str], log_dir: Path, timeout: float) -> ServerProcess:
+def _start_harness_server(name: str, args: list[str], log_dir: Path, timeout: float,
+                          die_with_parent: bool = True) -> ServerProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     ready_file = log_dir / f"{name}.ready.json"
     ready_file.unlink(missing_ok=True)
     command = python_module_command("harness", *args, "--ready-file", str(ready_file))
-    process = ManagedProcess(name, command, log_dir).start()
+    process = ManagedProcess(name, command, log_dir, die_with_parent=die_with_parent).start()
     try:
         info = process.wait_ready_file(ready_file, timeout=timeout)
     except BaseException:
@@ -51,20 +52,20 @@ def _start_harness_server(name: str, args: list[str], log_dir: Path, timeout: fl
 
 
 def start_fault_proxy(log_dir: Path, host: str = "127.0.0.1", seed: int | None = None,
-                      timeout: float = 20.0) -> ServerProcess:
+                      timeout: float = 20.0, die_with_parent: bool = True) -> ServerProcess:
     """The embedded fault proxy on a free port; its API URL is in `.url`."""
     args = ["faultproxy", "--host", host, "--port", "0"]
     if seed is not None:
         args += ["--seed", str(seed)]
-    return _start_harness_server("faultproxy", args, log_dir, timeout)
+    return _start_harness_server("faultproxy", args, log_dir, timeout, die_with_parent)
 
 
 def start_authsvc(redis_url: str, log_dir: Path, profile: str = "fixed", flags: dict[str, str] | None = None,
                   users: int = 1000, workers: int = 1, host: str = "127.0.0.1",
-                  timeout: float = 30.0, name: str = "authsvc") -> ServerProcess:
+                  timeout: float = 30.0, name: str = "authsvc", die_with_parent: bool = True) -> ServerProcess:
     """The reference auth service on a free port, its Redis at `redis_url`."""
     args = ["authsvc", "--redis-url", redis_url, "--host", host, "--port", "0", "--profile", profile,
             "--users", str(users), "--workers", str(workers)]
     for key, value in (flags or {}).items():
         args += ["--flag", f"{key}={value}"]
-    return _start_harness_server(name, args, log_dir, timeout)
+    return _start_harness_server(name, args, log_dir, timeout, die_with_parent)

@@ -35,6 +35,7 @@ class RedisServer:
     log_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0
+    die_with_parent: bool = True  # False for `harness up`, whose stack outlives it
     process: ManagedProcess | None = field(default=None, init=False, repr=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
 
@@ -59,7 +60,7 @@ class RedisServer:
                 "--dir", self._tmp.name, "--daemonize", "no", "--protected-mode", "no",
                 "--maxclients", "10000",
             ]
-            self.process = ManagedProcess("redis", command, log_dir).start()
+            self.process = ManagedProcess("redis", command, log_dir, die_with_parent=self.die_with_parent).start()
             try:
                 self.process.wait_ready(self.ping, timeout=10)
                 return self

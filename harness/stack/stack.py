@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +29,19 @@ def describe_fault_proxy(kind: str) -> str:
     raise BadInput(f"--fault-proxy: must be embedded, binary or http://HOST:PORT, got {kind!r}")
 
 
+def address_facing(url: str) -> str:
+    """The local address a fault proxy at `url` reaches this machine at: loopback for a local one,
+    else the address of the interface that routes to it (in docker-compose, this container's IP)."""
+    parts = urlsplit(url)
+    addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname or "", parts.port or 80,
+                                                             socket.AF_INET, socket.SOCK_STREAM)]
+    if not addresses or all(ipaddress.ip_address(a).is_loopback for a in addresses):
+        return "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((addresses[0], parts.port or 80))  # UDP connect sends nothing; it only picks a route
+        return str(probe.getsockname()[0])
+
+
 @dataclass
 class StackSpec:
     """What to start for one variant."""
@@ -36,6 +54,9 @@ class StackSpec:
     service_workers: int = 1
     with_edge: bool = True
     seed: int | None = None
+    detached: bool = False               # `harness up`: processes outlive the process that started them
+    advertise_host: str | None = None    # address the fault proxy reaches Redis and the service at; None: found
+    state_file: Path | None = None       # proxies created or replaced on an external fault proxy (the watchdog)
 
 
 @dataclass
@@ -52,11 +73,14 @@ class Stack:
     edge_url: str = ""
     redis_proxy_address: str = ""
     created_proxies: list[str] = field(default_factory=list)
+    replaced_proxies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bind_host: str = "127.0.0.1"
 
     def start(self) -> Stack:
         try:
-            self._start_redis()
+            # The fault proxy first: where it runs decides the address Redis and the service bind.
             self._start_fault_proxy()
+            self._start_redis()
             self._start_service()
             if self.spec.with_edge:
                 self.edge_url = "http://" + self._proxy("edge", self.service_url.removeprefix("http://"))
@@ -68,19 +92,21 @@ class Stack:
         return self
 
     def _start_redis(self) -> None:
-        self.redis = RedisServer(log_dir=self.spec.log_dir).start()
+        self.redis = RedisServer(log_dir=self.spec.log_dir, host=self.bind_host,
+                                 die_with_parent=not self.spec.detached).start()
 
     def _start_fault_proxy(self) -> None:
         kind = self.spec.fault_proxy
         if kind == "embedded":
             from harness.stack import start_fault_proxy
 
-            server = start_fault_proxy(self.spec.log_dir, seed=self.spec.seed)
+            server = start_fault_proxy(self.spec.log_dir, seed=self.spec.seed, die_with_parent=not self.spec.detached)
             self.fault_proxy_process, self.fault_proxy_url = server.process, server.url
         elif kind == "binary":
             self._start_toxiproxy_binary()
         else:
             self.fault_proxy_url = kind.rstrip("/")
+            self.bind_host = self.spec.advertise_host or address_facing(self.fault_proxy_url)
         self.client = FaultProxyClient(self.fault_proxy_url)
         self.client.version()  # fails early, with the URL, when nothing answers there
 
@@ -90,15 +116,35 @@ class Stack:
             raise StackError("--fault-proxy binary: no toxiproxy-server on PATH (use embedded, or a URL)")
         port = free_port()
         process = ManagedProcess("toxiproxy-server", [binary, "-host", "127.0.0.1", "-port", str(port)],
-                                 self.spec.log_dir).start()
+                                 self.spec.log_dir, die_with_parent=not self.spec.detached).start()
         self.fault_proxy_process, self.fault_proxy_url = process, f"http://127.0.0.1:{port}"
         process.wait_ready(lambda: httpx.get(f"{self.fault_proxy_url}/version", timeout=1).status_code == 200)
 
     def _proxy(self, name: str, upstream: str) -> str:
+        """Create a proxy; returns the address the rest of the stack reaches it at."""
         assert self.client is not None
-        listen = self.client.create_proxy(name, upstream)
+        if self.fault_proxy_process is not None:  # our own fault proxy: nothing else uses it
+            listen = self.client.create_proxy(name, upstream)
+            self.created_proxies.append(name)
+            return listen
+        # An external fault proxy (docker-compose): take over a proxy of that name, keeping its port, and
+        # put the original back at stop. In another container, listen on every interface so we can reach it.
+        original = self.client.proxy_config(name)
+        if original is not None:
+            self.replaced_proxies[name] = original
         self.created_proxies.append(name)
-        return listen
+        self._save_state()  # before the change, so a watchdog knows what to undo if we die during it
+        port = original["listen"].rpartition(":")[2] if original else "0"
+        listen_host = "127.0.0.1" if self.bind_host == "127.0.0.1" else "0.0.0.0"
+        listen = self.client.create_proxy(name, upstream, listen=f"{listen_host}:{port}")
+        return f"{urlsplit(self.fault_proxy_url).hostname}:{listen.rpartition(':')[2]}"
+
+    def _save_state(self) -> None:
+        if self.spec.state_file is not None:
+            state = {"url": self.fault_proxy_url, "created": self.created_proxies, "replaced": self.replaced_proxies}
+            tmp = self.spec.state_file.with_name(self.spec.state_file.name + ".tmp")
+            tmp.write_text(json.dumps(state, indent=2))
+            tmp.replace(self.spec.state_file)
 
     def _start_service(self) -> None:
         from harness.stack import start_authsvc
@@ -107,7 +153,8 @@ class Stack:
         self.redis_proxy_address = self._proxy("redis", self.redis.address)
         server = start_authsvc(f"redis://{self.redis_proxy_address}/0", self.spec.log_dir,
                                profile=self.spec.profile, flags=self.spec.flags, users=self.spec.service_users,
-                               workers=self.spec.service_workers)
+                               workers=self.spec.service_workers, host=self.bind_host,
+                               die_with_parent=not self.spec.detached)
         self.service_process, self.service_url = server.process, server.url
 
     def processes(self) -> list[ManagedProcess]:
@@ -121,10 +168,22 @@ class Stack:
             self.service_process.stop(timeout)
         if self.client is not None and self.fault_proxy_process is None:
             # An external Toxiproxy outlives the run: remove the proxies this run made there.
-            for name in self.created_proxies:
-                with contextlib.suppress(HarnessError):
-                    self.client.delete_proxy(name)
+            restore_proxies(self.client, self.created_proxies, self.replaced_proxies)
+            self.created_proxies, self.replaced_proxies = [], {}
+            self._save_state()
         if self.fault_proxy_process is not None:
             self.fault_proxy_process.stop(timeout)
         if self.redis is not None:
             self.redis.stop()
+
+
+def restore_proxies(client: FaultProxyClient, created: list[str], replaced: dict[str, dict[str, Any]]) -> None:
+    """Delete the proxies a stack created on an external fault proxy and put back those it replaced."""
+    for name in created:
+        with contextlib.suppress(HarnessError):
+            client.delete_proxy(name)
+    for name, original in replaced.items():
+        with contextlib.suppress(HarnessError):
+            client.create_proxy(name, original["upstream"], listen=original["listen"])
+            if not original.get("enabled", True):
+                client.set_enabled(name, False)
