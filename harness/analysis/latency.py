@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pandas as pd
+from pandas.api.typing import SeriesGroupBy
 
 from harness.analysis import columns as col
+
+
+def percentiles(values: SeriesGroupBy, qs: tuple[float, ...]) -> pd.DataFrame:
+    """Exact percentiles per group as columns p50_ms, p95_ms, ... (empty frame, right columns, when no rows)."""
+    names = [f"p{round(q * 100)}_ms" for q in qs]
+    if values.ngroups == 0:
+        return pd.DataFrame(index=values.size().index, columns=names, dtype=float)
+    table = values.quantile(list(qs)).unstack()
+    table.columns = names
+    return table
+
 
 LATENCY_COLUMNS = ("count", "failures", "success_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
 
@@ -16,9 +28,7 @@ def latency_table(records: pd.DataFrame, by: tuple[str, ...] = (col.KIND, col.NA
     table = grouped[col.SUCCESS].agg(count="size", successes="sum")
     table["failures"] = table["count"] - table["successes"]
     table["success_rate"] = table["successes"] / table["count"]
-    quantiles = grouped[col.LATENCY_MS].quantile([0.50, 0.95, 0.99]).unstack()
-    quantiles.columns = ["p50_ms", "p95_ms", "p99_ms"]
-    table = table.join(quantiles)
+    table = table.join(percentiles(grouped[col.LATENCY_MS], (0.50, 0.95, 0.99)))
     table["max_ms"] = grouped[col.LATENCY_MS].max()
     table["mean_ms"] = grouped[col.LATENCY_MS].mean()
     return table[list(LATENCY_COLUMNS)]

@@ -129,6 +129,8 @@ def write_synthetic_run(run_dir: Path, variants: list[SyntheticVariant], records
     events = []
     for v in variants:
         rows = synthetic_rows(v, flows, duration_s, faults, rng)
+        order = np.argsort(rows[col.T], kind="stable")  # a recorder writes rows as they happen
+        rows = {k: a[order] for k, a in rows.items()}
         rows[col.TS] = T0 + rows[col.T]
         rows[col.VARIANT] = np.repeat(v.name, len(rows[col.T]))
         for part, idx in enumerate(np.array_split(np.arange(len(rows[col.T])), files_per_variant)):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import columns as col
+from harness.analysis.latency import percentiles
 from harness.analysis.phases import FaultWindow
 
 RECOVERY_HOLD_S = 5  # seconds in a row at or above target that count as recovered
@@ -33,9 +34,7 @@ def per_second(flows: pd.DataFrame, end_s: float | None = None) -> pd.DataFrame:
     """Index: whole seconds 0..end; columns TIMELINE_COLUMNS (rate and percentiles NaN where no flows)."""
     grouped = flows.groupby(col.SECOND, observed=True)
     counts = grouped[col.SUCCESS].agg(flows="size", successes="sum")
-    latency = grouped[col.LATENCY_MS].quantile(list(PERCENTILES)).unstack()
-    latency.columns = [f"p{round(q * 100)}_ms" for q in PERCENTILES]
-    frame = counts.join(latency)
+    frame = counts.join(percentiles(grouped[col.LATENCY_MS], PERCENTILES))
     last = int(max(math.ceil(end_s or 0.0), frame.index.max() + 1 if len(frame) else 0))
     frame = frame.reindex(pd.RangeIndex(last, name=col.SECOND))
     frame[["flows", "successes"]] = frame[["flows", "successes"]].fillna(0).astype("int64")

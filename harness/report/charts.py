@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from harness.analysis.phases import FaultWindow
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
@@ -79,7 +79,7 @@ def shade_faults(ax: Axes, windows: list[FaultWindow]) -> None:
     for i, w in enumerate(windows):
         ax.axvspan(w.start_s, w.end_s, color=FAULT_SHADE, alpha=0.18, lw=0)
         # stagger labels so overlapping or adjacent windows stay legible
-        ax.text(w.start_s, 1.0 - 0.07 * (i % 3), f" {w.label}", transform=ax.get_xaxis_transform(),
+        ax.text(w.start_s, 0.985 - 0.07 * (i % 3), f" {w.label}", transform=ax.get_xaxis_transform(),
                 va="top", ha="left", fontsize=8.5, color="#424242", clip_on=True)
 
 
@@ -128,6 +128,12 @@ def success_by_variant(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
     return png(fig)
 
 
+def error_bars(rates, lows, highs) -> np.ndarray:
+    """Distances below and above each point; clipped at 0 because bounds at 0 or 1 carry rounding error."""
+    rates = np.asarray(rates, dtype=float)
+    return np.clip([rates - np.asarray(lows, dtype=float), np.asarray(highs, dtype=float) - rates], 0.0, None)
+
+
 def interval_points(ax: Axes, analysis: RunAnalysis, colours: dict[str, str]) -> float:
     """One point with its interval per variant, the verdict written beside it; returns the lowest bound."""
     lowest = 1.0
@@ -135,7 +141,7 @@ def interval_points(ax: Axes, analysis: RunAnalysis, colours: dict[str, str]) ->
         if not v.rate.n:
             ax.text(x, analysis.target.minimum, "no flows", ha="center", va="bottom", fontsize=9)
             continue
-        err = [[v.rate.rate - v.rate.ci_low], [v.rate.ci_high - v.rate.rate]]
+        err = error_bars([v.rate.rate], [v.rate.ci_low], [v.rate.ci_high])
         ax.errorbar([x], [v.rate.rate], yerr=err, fmt="o", ms=7, capsize=6, lw=2, color=colours[v.name])
         ax.annotate(f" {v.verdict.value}\n {v.rate.rate:.2%}", (x, v.rate.rate), xytext=(10, 0),
                     textcoords="offset points", va="center", fontsize=9, fontweight="bold",
@@ -160,7 +166,7 @@ def phase_points(ax: Axes, analysis: RunAnalysis, colours: dict[str, str]) -> fl
             continue
         xs = [x for x, _ in points]
         ys = np.array([r.rate for _, r in points])
-        err = [ys - [r.ci_low for _, r in points], np.array([r.ci_high for _, r in points]) - ys]
+        err = error_bars(ys, [r.ci_low for _, r in points], [r.ci_high for _, r in points])
         ax.errorbar(xs, ys, yerr=err, fmt="o", ms=6, capsize=4, lw=1.6, color=colours[v.name], label=v.name)
         lowest = min(lowest, min(r.ci_low for _, r in points))
     ax.set_xticks(range(len(names)), [wrap(labels[n]) for n in names], fontsize=8.5)
@@ -190,6 +196,9 @@ def latency_over_time(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
     shade_faults(ax, unique_windows(analysis))
     if drawn:
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:g}")  # "200", not "2×10²": read at a glance
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.legend(loc="upper right", fontsize=8, ncols=max(len(analysis.variants), 1), framealpha=0.9)
     ax.set(xlabel=TIME_LABEL, ylabel=f"{analysis.target.metric} flow latency (ms, log scale)")
     ax.set_xlim(left=0)

@@ -75,11 +75,20 @@ def cards(analysis: RunAnalysis, colours: dict[str, str]) -> str:
 
 
 def card(v: VariantResult, colour: str) -> str:
-    expected = f"expected {escape(v.info.expect)} · shown: {text.shown_mark(v)}" if v.info.expect else "no expectation"
     return (f"<div class=card style='border-left-color:{colour}'><div class=name>{escape(v.name)} "
             f"{badge(v.verdict.value)}</div><div class=rate>{escape(fmt.rate_ci(v.rate))}</div>"
-            f"<div class=muted>{v.rate.n:,} flows · {escape(fmt.main_errors(v.failures_by_kind, v.rate.n))} · "
-            f"{expected}</div></div>")
+            f"<div>{expectation(v)}</div>"
+            f"<div class=muted>{v.rate.n:,} flows · errors: {escape(fmt.main_errors(v.failures_by_kind, v.rate.n))}"
+            f"</div></div>")
+
+
+def expectation(v: VariantResult) -> str:
+    """A failing verdict can be the good news (the buggy variant reproduced the incident): say which it is."""
+    if v.shown is None:
+        return "<span class=muted>no expectation declared</span>"
+    colour, mark, word = (BANNER_PASS, "✔", "as expected") if v.shown else (BANNER_FAIL, "✘", "NOT as expected")
+    return (f"<strong style='color:{colour}'>{mark} {word}</strong> "
+            f"<span class=muted>(expected {escape(v.info.expect or '')})</span>")
 
 
 def badge(verdict: str) -> str:
@@ -104,12 +113,13 @@ def figure(chart: Chart) -> str:
             f"src='data:image/png;base64,{data}'><figcaption>{escape(chart.caption)}</figcaption></figure>")
 
 
-def table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    """Cells are trusted HTML fragments: callers escape user-controlled text."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """Cells are trusted HTML fragments: callers escape user-controlled text. No headers: a key-value table."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers) if headers else ""
     body = "".join("<tr>" + "".join(f"<td{' class=n' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r))
                    + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def variants_table(analysis: RunAnalysis, colours: dict[str, str]) -> str:
@@ -179,4 +189,4 @@ def manifest_section(analysis: RunAnalysis) -> str:
     facts += [(f"variant {v.name}", f"profile {v.info.profile}, flags {v.info.flags}") for v in analysis.variants]
     rows = [[escape(k), escape("–" if v in (None, "") else str(v))] for k, v in facts]
     raw = escape(json.dumps(m, indent=2))
-    return table(["", ""], rows) + f"<details><summary>manifest.json</summary><pre>{raw}</pre></details>"
+    return table(None, rows) + f"<details><summary>manifest.json</summary><pre>{raw}</pre></details>"
