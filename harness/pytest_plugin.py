@@ -1,17 +1,62 @@
-"""pytest fixtures for tests that need a throwaway Redis, the fault proxy or the auth service.
+"""pytest fixtures for tests that need a throwaway Redis, the fault proxy or the auth service, plus helpers
+to apply a toxic for a `with` block and to run a short real login load.
 
-Registered through the `pytest11` entry point, so `pip install` makes them available.
-Every fixture stops what it started, by PID, even when the test fails.
+Registered through the `pytest11` entry point, so `pip install` makes them available. Every fixture stops
+what it started, by PID, and removes what it added to a fault proxy, even when the test fails.
+requests and toxiproxy (through harness.faults) are imported inside functions only: loaded before locust
+in one process they break it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness.stack import RedisServer, ServerProcess, start_fault_proxy
+import harness
+from harness.errors import BadInput, HarnessError, StackError
+from harness.stack import ManagedProcess, RedisServer, ServerProcess, start_authsvc, start_fault_proxy
+
+FAULT_PROXY_URL_ENV = "HARNESS_FAULT_PROXY_URL"
+DEFAULT_LOCUSTFILE = Path(harness.__file__).resolve().parents[1] / "scenarios" / "login_users.py"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("auth-chaos-harness")
+    group.addoption("--fault-proxy-url", default=None, metavar="URL",
+                    help=f"Toxiproxy API on this machine for the fault_proxy fixture (else ${FAULT_PROXY_URL_ENV}, "
+                         "else an embedded fault proxy per test).")
+
+
+def fault_proxy_url_setting(config: pytest.Config) -> str | None:
+    """The option wins over the environment variable; neither means an embedded proxy per test."""
+    return config.getoption("fault_proxy_url") or os.environ.get(FAULT_PROXY_URL_ENV) or None
+
+
+@dataclass
+class FaultProxy:
+    """A Toxiproxy-compatible API: `.url`; `.process` is None when it was already running."""
+
+    url: str
+    process: ManagedProcess | None = None
+
+
+@dataclass
+class ProxiedRedis:
+    """Redis behind a fault proxy: `.url` goes through proxy `.name`, `.direct_url` does not."""
+
+    url: str
+    name: str
+    direct_url: str
+    fault_proxy_url: str
 
 
 @pytest.fixture
@@ -25,10 +70,133 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def fault_proxy(tmp_path: Path) -> Iterator[ServerProcess]:
-    """The embedded fault proxy as its own process; `.url` is its Toxiproxy HTTP API."""
-    proxy = start_fault_proxy(tmp_path / "logs", seed=1)
+def fault_proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FaultProxy]:
+    """The fault proxy: a running one from --fault-proxy-url / $HARNESS_FAULT_PROXY_URL, else the embedded one."""
+    url = fault_proxy_url_setting(request.config)
+    if url:
+        yield FaultProxy(url=url.rstrip("/"))
+        return
+    server = start_fault_proxy(tmp_path / "logs", seed=1)
     try:
-        yield proxy
+        yield FaultProxy(url=server.url, process=server.process)
     finally:
-        proxy.stop()
+        server.stop()
+
+
+@pytest.fixture
+def proxied_redis(redis_server: RedisServer, fault_proxy: FaultProxy) -> Iterator[ProxiedRedis]:
+    """A `redis` proxy in front of `redis_server` (a unique name on a shared fault proxy); deleted after."""
+    from harness.faults import FaultProxyClient
+
+    client = FaultProxyClient(fault_proxy.url)
+    name = "redis" if fault_proxy.process else f"redis-{uuid.uuid4().hex[:8]}"
+    listen = client.create_proxy(name, redis_server.address)
+    try:
+        yield ProxiedRedis(url=f"redis://{listen}/0", name=name, direct_url=redis_server.url,
+                           fault_proxy_url=fault_proxy.url)
+    finally:
+        with contextlib.suppress(HarnessError):  # deleting the proxy removes its toxics too
+            client.delete_proxy(name)
+
+
+@pytest.fixture
+def auth_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Factory: `auth_service(profile="fixed", flags={...})` starts the service behind the proxied Redis."""
+    started: list[ServerProcess] = []
+
+    def start(profile: str = "fixed", flags: dict[str, Any] | None = None, users: int = 1000,
+              workers: int = 1) -> ServerProcess:
+        flag_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (flags or {}).items()}
+        server = start_authsvc(proxied_redis.url, tmp_path / "logs", profile=profile, flags=flag_text,
+                               users=users, workers=workers, name=f"authsvc-{len(started) + 1}")
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@contextlib.contextmanager
+def toxic(fault_proxy: FaultProxy | str, proxy: ProxiedRedis | str, type: str,
+          attributes: dict[str, Any] | None = None, stream: str = "downstream", toxicity: float = 1.0,
+          name: str | None = None) -> Iterator[str]:
+    """Apply a toxic for the span of a `with` block (yields its name); it is removed however the block ends."""
+    from harness.faults import FaultProxyClient
+
+    client = FaultProxyClient(fault_proxy if isinstance(fault_proxy, str) else fault_proxy.url)
+    proxy_name = proxy if isinstance(proxy, str) else proxy.name
+    toxic_name = name or f"{type}_{stream}_{uuid.uuid4().hex[:6]}"
+    client.add_toxic(proxy_name, toxic_name, type, stream, toxicity, dict(attributes or {}))
+    try:
+        yield toxic_name
+    finally:
+        with contextlib.suppress(HarnessError):  # already gone with its proxy: nothing left to remove
+            client.remove_toxic(proxy_name, toxic_name)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Login flows of a short load: counts, success rate with its Wilson interval, failures by error_kind."""
+
+    flows: int
+    successes: int
+    rate: float | None
+    ci_low: float
+    ci_high: float
+    confidence: float
+    latency_p50_ms: float | None
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    records_dir: Path | None = None
+
+
+def run_login_load(service_url: str, users: int = 10, duration_s: float = 10.0, spawn_rate: float | None = None,
+                   user_class: str = "WebUser", wait: tuple[float, float] = (0.0, 0.1),
+                   locustfile: Path | None = None, out_dir: Path | None = None, confidence: float = 0.95,
+                   flow: str = "login", seed: int = 1, users_in_service: int = 1000) -> LoadResult:
+    """Run real Locust (headless, its own process) against `service_url`; return the `flow` success rate."""
+    from harness.load.runner import STOP_TIMEOUT_S, LoadPlan, LocustRun
+
+    locustfile = locustfile or DEFAULT_LOCUSTFILE
+    if not locustfile.is_file():
+        raise BadInput(f"run_login_load: no Locust file at {locustfile}; pass locustfile=")
+    out = out_dir or Path(tempfile.mkdtemp(prefix="harness-load-"))
+    plan = LoadPlan(locustfile=locustfile, host=service_url, edge_host=service_url, users=users,
+                    spawn_rate=spawn_rate or users, duration_s=duration_s, variant="pytest",
+                    records_dir=out / "requests", started_file=out / "started.json", csv_prefix=out / "locust" / "run",
+                    log_dir=out / "logs", classes={user_class: {"weight": 1, "wait": list(wait)}}, client_flags={},
+                    options={}, seed=seed, users_in_service=users_in_service)
+    run = LocustRun(plan).start()
+    try:
+        run.wait_started()
+        deadline = time.monotonic() + duration_s + STOP_TIMEOUT_S + 30
+        while run.alive():
+            if time.monotonic() > deadline:
+                raise StackError(f"Locust did not stop after {duration_s:.0f} s: {run.main.log_tail()}")
+            time.sleep(0.2)
+    finally:
+        run.stop()
+    return load_result(out / "requests", flow, confidence)
+
+
+def load_result(records_dir: Path, flow: str, confidence: float) -> LoadResult:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from harness.analysis.stats import rate_from_counts
+
+    parts = sorted(records_dir.glob("*.parquet"))
+    if not parts:
+        raise StackError(f"the load wrote no records to {records_dir}")
+    table = pq.ParquetDataset([str(p) for p in parts]).read(columns=["kind", "name", "success", "latency_ms",
+                                                                     "error_kind"])
+    flows = table.filter(pc.and_(pc.equal(table["kind"], "flow"), pc.equal(table["name"], flow)))
+    successes = int(pc.sum(flows["success"]).as_py() or 0)
+    estimate = rate_from_counts(successes, flows.num_rows, confidence)
+    failed = flows.filter(pc.invert(flows["success"]))["error_kind"].to_pylist()
+    p50 = pc.approximate_median(flows["latency_ms"]).as_py() if flows.num_rows else None
+    return LoadResult(flows=flows.num_rows, successes=successes, rate=estimate.rate, ci_low=estimate.ci_low,
+                      ci_high=estimate.ci_high, confidence=confidence, latency_p50_ms=p50,
+                      error_kinds={kind: failed.count(kind) for kind in sorted(set(failed))}, records_dir=records_dir)
