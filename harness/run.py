@@ -202,14 +202,28 @@ class Experiment:
         manifest = build_manifest(run_dir, scenario, self.options)
         self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
                            f"{scenario.load.duration:.0f} s each -> {run_dir}")
+        watchdog = self._start_watchdog(run_dir, manifest)
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         exit_code = 0
         try:
             exit_code = self._run_variants(scenario, locustfile, run_dir, manifest)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if watchdog is not None:
+                watchdog.stop()
         report_code = self._report(run_dir)
         return exit_code or report_code
+
+    def _start_watchdog(self, run_dir: Path, manifest: Manifest) -> Any:
+        """An external fault proxy outlives this process: if it dies without rolling back, a watchdog does."""
+        if _proxy_kind(self.options.fault_proxy) != "url":
+            return None  # our own fault proxy dies with us (PDEATHSIG), and its faults with it
+        from harness.watchdog import start_watchdog
+
+        watchdog = start_watchdog(self.options.fault_proxy, run_dir)
+        manifest.data["watchdog"] = {"pid": watchdog.pid}
+        manifest.save()
+        return watchdog
 
     def _run_variants(self, scenario: Scenario, locustfile: Path, run_dir: Path, manifest: Manifest) -> int:
         status, exit_code = "completed", 0
@@ -323,12 +337,14 @@ class VariantRun:
 
     def _start_stack(self) -> None:
         from harness.stack.stack import Stack, StackSpec
+        from harness.watchdog import FAULT_PROXY_STATE
 
         scenario = self.scenario
         spec = StackSpec(log_dir=self.run_dir / LOGS_DIR / self.name, fault_proxy=self.options.fault_proxy,
                          profile=self.variant.profile, flags={k: _flag(v) for k, v in self.variant.flags.items()},
                          service_users=scenario.service.users, service_workers=scenario.service.workers,
-                         with_edge=scenario.uses_edge(), seed=scenario.load.seed)
+                         with_edge=scenario.uses_edge(), seed=scenario.load.seed,
+                         state_file=self.run_dir / FAULT_PROXY_STATE)  # read by the watchdog after a crash
         self.stack = Stack(spec)
         self.stack.start()
         self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url

@@ -1,0 +1,115 @@
+"""Crash-safe faults on an external fault proxy: once a `harness run` process is gone without rolling back
+(kill -9, lost terminal), undo what it did there. Started by the run; exits by itself when the run ends.
+
+Run as `python -m harness.watchdog --pid PID --fault-proxy URL --run-dir DIR`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.records import FAULTS, LOGS_DIR, MANIFEST
+from harness.stack.procs import ManagedProcess, python_module_command
+
+FAULT_PROXY_STATE = "fault-proxy.json"  # in the run folder: proxies the run created or replaced there
+FINAL_STATUSES = ("completed", "interrupted", "failed")
+POLL_INTERVAL_S = 0.2
+
+
+def start_watchdog(fault_proxy_url: str, run_dir: Path) -> ManagedProcess:
+    """Watch this process; not tied to it (no PDEATHSIG), since its job starts when this process dies."""
+    command = python_module_command("harness.watchdog", "--pid", str(os.getpid()), "--fault-proxy",
+                                    fault_proxy_url, "--run-dir", str(run_dir))
+    return ManagedProcess("watchdog", command, run_dir / LOGS_DIR, die_with_parent=False).start()
+
+
+def run_finished(run_dir: Path) -> bool:
+    """The run wrote a final status: it rolled back its faults itself."""
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads((run_dir / MANIFEST).read_text()).get("status") in FINAL_STATUSES
+    return False
+
+
+def wait_for_run(pid: int, run_dir: Path) -> bool:
+    """Block until the run ends; True when it died without finishing (so its faults may be in place)."""
+    try:
+        pidfd = os.pidfd_open(pid)  # a handle on this very process: immune to PID reuse
+    except ProcessLookupError:
+        return not run_finished(run_dir)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    try:
+        while not poller.poll(POLL_INTERVAL_S * 1000):
+            if run_finished(run_dir):
+                return False
+    finally:
+        os.close(pidfd)
+    return not run_finished(run_dir)
+
+
+@dataclass(frozen=True)
+class OpenFault:
+    """A fault the journal shows applied and never removed."""
+
+    proxy: str
+    toxic: str | None  # None: the proxy was disabled ("down")
+
+
+def open_faults(journal: Path) -> list[OpenFault]:
+    last: dict[tuple[str, int], dict[str, Any]] = {}
+    with contextlib.suppress(OSError):
+        for line in journal.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                row = json.loads(line)
+                last[(row["variant"], row["fault"])] = row
+    return [OpenFault(row["proxy"], None if row.get("type") == "down" else row["toxic"])
+            for row in last.values() if row["action"] == "apply"]
+
+
+def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:
+    """Remove the run's toxics, re-enable what it disabled, delete the proxies it made and restore those it
+    replaced (which also drops the edge network-profile toxics on them); returns what was done."""
+    from harness.errors import HarnessError
+    from harness.faults import FaultProxyClient
+    from harness.stack.stack import restore_proxies
+
+    client, done = FaultProxyClient(fault_proxy_url), []
+    for fault in open_faults(run_dir / FAULTS):
+        with contextlib.suppress(HarnessError):
+            if fault.toxic is None:
+                client.set_enabled(fault.proxy, True)
+            else:
+                client.remove_toxic(fault.proxy, fault.toxic)
+            done.append(f"undid {fault.toxic or 'down'} on {fault.proxy}")
+    with contextlib.suppress(OSError, ValueError):
+        state = json.loads((run_dir / FAULT_PROXY_STATE).read_text())
+        restore_proxies(client, state.get("created", []), state.get("replaced", {}))
+        done.append(f"deleted proxies {state.get('created', [])}, restored {sorted(state.get('replaced', {}))}")
+    return done
+
+
+@click.command()
+@click.option("--pid", required=True, type=int, help="PID of the `harness run` to watch.")
+@click.option("--fault-proxy", "fault_proxy_url", required=True, help="Toxiproxy API URL the run uses.")
+@click.option("--run-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def main(pid: int, fault_proxy_url: str, run_dir: Path) -> None:
+    """Wait for a run to end; if it died without rolling back, undo its faults on the fault proxy."""
+    if not wait_for_run(pid, run_dir):
+        print(f"run {pid} ended normally; nothing to undo", flush=True)
+        return
+    print(f"run {pid} is gone without rolling back; undoing its faults at {fault_proxy_url}", flush=True)
+    for line in undo_run(fault_proxy_url, run_dir):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
