@@ -21,6 +21,7 @@ class FaultWindow:
     start_s: float
     end_s: float
     removed: bool
+    rolled_back: bool = False   # removed by the run's clean-up, not by the scenario's timeline
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def fault_windows(events: list[FaultEvent], variant: str, end_s: float) -> list[
             open_at[event.fault] = event
         elif event.action == "remove" and event.fault in open_at:
             start = open_at.pop(event.fault)
-            windows.append(FaultWindow(event.fault, start.label, start.type, start.t, event.t, removed=True))
+            windows.append(FaultWindow(event.fault, start.label, start.type, start.t, event.t, removed=True,
+                                       rolled_back=event.rollback))
     for start in open_at.values():
         windows.append(FaultWindow(start.fault, start.label, start.type, start.t, max(end_s, start.t), removed=False))
     return sorted(windows, key=lambda w: (w.start_s, w.fault))

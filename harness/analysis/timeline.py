@@ -47,6 +47,10 @@ def recovery_after(timeline: pd.DataFrame, window: FaultWindow, minimum: float, 
     """Seconds with no flows neither count nor break the run: they carry no evidence either way."""
     if not window.removed:
         return Recovery(window.fault, window.label, window.end_s, False, None, None, "still active at the end")
+    if until_s - window.end_s < RECOVERY_HOLD_S:
+        # typically the clean-up removed it as the load ended: no time left to watch a recovery
+        return Recovery(window.fault, window.label, window.end_s, False, None, None,
+                        f"recovery not observable (ended less than {RECOVERY_HOLD_S} s before the load did)")
     seconds = timeline.loc[math.floor(window.end_s): math.ceil(until_s) - 1]
     seconds = seconds[seconds["flows"] > 0]
     held = (seconds["success_rate"] >= minimum).astype(int).rolling(RECOVERY_HOLD_S).sum()

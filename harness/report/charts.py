@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -64,15 +64,15 @@ def legend_label(v: VariantResult) -> str:
 
 
 def unique_windows(analysis: RunAnalysis) -> list[FaultWindow]:
-    """Variants share the scenario's timeline; draw each fault window once (to the nearest second)."""
-    seen, windows = set(), []
+    """Variants share the scenario's timeline: draw each fault once, spanning its windows in every variant."""
+    merged: dict[tuple[int, int], FaultWindow] = {}
     for v in analysis.variants:
         for w in v.windows:
-            key = (w.fault, round(w.start_s), round(w.end_s))
-            if key not in seen:
-                seen.add(key)
-                windows.append(w)
-    return windows
+            key = (w.fault, round(w.start_s))
+            seen = merged.get(key)
+            merged[key] = w if seen is None else replace(seen, start_s=min(seen.start_s, w.start_s),
+                                                         end_s=max(seen.end_s, w.end_s))
+    return sorted(merged.values(), key=lambda w: w.start_s)
 
 
 def shade_faults(ax: Axes, windows: list[FaultWindow]) -> None:
@@ -90,7 +90,7 @@ def target_line(ax: Axes, minimum: float) -> None:
 def rate_axis(ax: Axes, lowest: float, minimum: float) -> None:
     """Zoom on the region that matters: from a bit below the worst rate (or target) to 100%."""
     low = min(lowest, minimum)
-    ax.set_ylim(max(0.0, low - max((1.0 - low) * 0.15, 0.002)), 1.0 + max((1.0 - low) * 0.06, 0.001))
+    ax.set_ylim(max(0.0, low - max((1.0 - low) * 0.15, 0.002)), 1.0 + max((1.0 - low) * 0.08, 0.001))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
 
 
@@ -109,7 +109,7 @@ def success_over_time(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
     ax.set(xlabel=TIME_LABEL, ylabel=f"{analysis.target.metric} success rate (% per s)")
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=9, framealpha=0.9)
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)
     return png(fig)
 
 
@@ -124,7 +124,7 @@ def success_by_variant(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
     rate_axis(whole, lowest, analysis.target.minimum)
     whole.set(title="whole run (the verdict)", ylabel=f"{analysis.target.metric} success rate")
     by_phase.set_title("by phase")
-    by_phase.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    by_phase.legend(loc="best", fontsize=9, framealpha=0.9)
     return png(fig)
 
 
@@ -145,7 +145,8 @@ def interval_points(ax: Axes, analysis: RunAnalysis, colours: dict[str, str]) ->
         ax.errorbar([x], [v.rate.rate], yerr=err, fmt="o", ms=7, capsize=6, lw=2, color=colours[v.name])
         ax.annotate(f" {v.verdict.value}\n {v.rate.rate:.2%}", (x, v.rate.rate), xytext=(10, 0),
                     textcoords="offset points", va="center", fontsize=9, fontweight="bold",
-                    color=VERDICT_COLOURS[v.verdict.value])
+                    color=VERDICT_COLOURS[v.verdict.value],
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.5})  # legible over the target line
         lowest = min(lowest, v.rate.ci_low)
     ax.set_xticks(range(len(analysis.variants)), [v.name for v in analysis.variants])
     ax.set_xlim(-0.6, len(analysis.variants) - 0.1)

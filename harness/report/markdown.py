@@ -21,7 +21,7 @@ def render_markdown(analysis: RunAnalysis) -> str:
         lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
     recoveries = [(v.name, r) for v in analysis.variants for r in v.recoveries]
     if recoveries:
-        lines += ["", *[f"- {name}: after “{r.label}” ended at {r.ended_s:.0f} s: "
+        lines += ["", *[f"- {name}: “{r.label}” ended at {r.ended_s:.0f} s; "
                         + (f"recovered in {fmt.seconds(r.recovery_s)}" if r.recovered else r.note)
                         for name, r in recoveries]]
     if analysis.records.problems:

@@ -62,7 +62,7 @@ def variant_dict(v: VariantResult) -> dict:
         "requests": v.requests, "requests_per_s": v.requests_per_s, "latency": latency_rows(v.latency),
         "phases": [phase_dict(p) for p in v.phases],
         "fault_windows": [{"fault": w.fault, "label": w.label, "type": w.type, "start_s": w.start_s,
-                           "end_s": w.end_s, "removed": w.removed} for w in v.windows],
+                           "end_s": w.end_s, "removed": w.removed, "rolled_back": w.rolled_back} for w in v.windows],
         "recovery": [{"fault": r.fault, "label": r.label, "ended_s": r.ended_s, "recovered": r.recovered,
                       "recovery_s": r.recovery_s, "recovered_at_s": r.recovered_at_s, "note": r.note}
                      for r in v.recoveries],

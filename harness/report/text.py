@@ -43,8 +43,10 @@ def pair_sentence(pair: PairResult) -> str:
     if c.difference is None:
         return f"{pair.before} → {pair.after}: not comparable (a variant has no flows)"
     sign = "significant" if c.significant else "not significant"
-    ratio = f"{c.failure_ratio:.1f}× the failure rate of {pair.after}" if c.failure_ratio is not None else (
-        f"{pair.after} had no failures" if c.a.failures else "neither had failures")
+    if c.failure_ratio is not None:
+        ratio = f"{pair.before} has {c.failure_ratio:.1f}× the failure rate of {pair.after}"
+    else:
+        ratio = f"{pair.after} had no failures" if c.a.failures else "neither had failures"
     return (f"{pair.before} → {pair.after}: failure rate {fmt.pct(c.a.failure_rate)} → {fmt.pct(c.b.failure_rate)}, "
             f"difference {c.difference * 100:+.2f} pp [{c.diff_ci_low * 100:+.2f}, {c.diff_ci_high * 100:+.2f}] "
-            f"({fmt.p_value(c.p_value)}, {sign}); {pair.before} has {ratio}")
+            f"({fmt.p_value(c.p_value)}, {sign}); {ratio}")

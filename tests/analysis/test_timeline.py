@@ -108,3 +108,13 @@ def test_interrupted_variant_ends_at_its_last_record(tmp_path):
     assert result.end_s == 4.5 and len(result.timeline) == 5
     assert [(p.phase.name, p.phase.end_s) for p in result.phases] == [("before", 2.0), ("fault 0", 4.5)]
     assert result.info.status == "interrupted" and result.verdict.value == "inconclusive"
+
+
+def test_fault_removed_by_the_final_rollback_has_no_recovery_to_measure():
+    """A rollback removal after the load ended is the end of the window, not a recovery opportunity."""
+    events = [FaultEvent(5.0, "buggy", 0, "latency", "apply"),
+              FaultEvent(20.5, "buggy", 0, "latency", "remove", rollback=True)]
+    [w] = fault_windows(events, "buggy", end_s=20.5)
+    assert (w.end_s, w.removed, w.rolled_back) == (20.5, True, True)
+    result = recovery_after(timeline_from({s: GOOD for s in range(21)}), w, 0.99, until_s=20.5)
+    assert not result.recovered and result.note.startswith("recovery not observable")
