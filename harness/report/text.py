@@ -27,7 +27,7 @@ def target_sentence(analysis: RunAnalysis) -> str:
 
 def variant_sentence(v: VariantResult, minimum: float) -> str:
     if not v.rate.n:
-        return f"{v.name}: no {v.verdict.value} – no flows recorded"
+        return f"{v.name}: {v.verdict.value.upper()} – no flows recorded"
     relation = "≥" if v.verdict.value == "pass" else "<" if v.verdict.value == "fail" else "straddles"
     expected = f", expected {v.info.expect}" if v.info.expect else ""
     return (f"{v.name}: {v.verdict.value.upper()} – {fmt.rate_ci(v.rate)} {relation} {minimum:.2%}"
