@@ -121,6 +121,32 @@ def worker(scenario: Path, master: tuple[str, int], allow_remote: bool) -> None:
     os.execvpe(command[0], command, env)  # the worker is this process from here: Ctrl-C reaches Locust itself
 
 
+_STATE_DIR = click.option("--state-dir", default=Path(".harness"), show_default=True,
+                          type=click.Path(file_okay=False, path_type=Path), help="Where up.json is kept.")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--variant", help="Variant whose service to run (default: fixed, else the scenario's first).")
+@_STATE_DIR
+def up(scenario: Path, variant: str | None, state_dir: Path) -> None:
+    """Start one variant's stack and the Locust web UI, leave them running, print every URL."""
+    from harness.up import STATE_FILE, bring_up, describe
+
+    for line in describe(bring_up(scenario, variant, state_dir), state_dir / STATE_FILE):
+        click.echo(line)
+
+
+@cli.command()
+@_STATE_DIR
+def down(state_dir: Path) -> None:
+    """Stop exactly what `harness up` started, by PID (exit 1 when nothing is up)."""
+    from harness.up import bring_down
+
+    for line in bring_down(state_dir):
+        click.echo(line)
+
+
 @cli.command()
 @click.option("--fault-proxy", default="http://127.0.0.1:8474", show_default=True,
               help="URL of the Toxiproxy-compatible API to restore.")
