@@ -1,0 +1,99 @@
+"""The service's bug/fix flags and knobs: the two profiles and `--flag NAME=VALUE` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import BadInput
+
+PROFILES = ("buggy", "fixed")
+_TRUE = {"1", "true", "on", "yes"}
+_FALSE = {"0", "false", "off", "no"}
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the service runs with. The six incident flags first; then knobs shared by both profiles."""
+
+    await_session_write: bool = True
+    redis_timeout_ms: int = 500
+    retry_backoff: bool = True
+    refresh_lock: bool = True
+    validation_cache: bool = True
+    clear_errors: bool = True
+    # Knobs: the same in both profiles, so a buggy/fixed comparison differs only by the fixes.
+    validation_pool_size: int = 4
+    validation_pool_timeout_ms: int = 100
+    validation_cache_ttl_s: int = 30
+    redis_pool_size: int = 512
+    bcrypt_cost: int = 4
+    session_ttl_s: int = 3600
+    access_ttl_s: int = 900
+    refresh_grace_s: int = 10
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Inclusive bounds of every integer flag; a value outside is a user error, not a crash at start-up.
+INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "redis_timeout_ms": (1, 60_000),
+    "validation_pool_size": (1, 1024),
+    "validation_pool_timeout_ms": (0, 60_000),
+    "validation_cache_ttl_s": (1, 86_400),
+    "redis_pool_size": (1, 100_000),
+    "bcrypt_cost": (4, 16),
+    "session_ttl_s": (1, 30 * 86_400),
+    "access_ttl_s": (1, 86_400),
+    "refresh_grace_s": (1, 3600),
+}
+
+BUGGY = Flags(await_session_write=False, redis_timeout_ms=100, retry_backoff=False, refresh_lock=False,
+              validation_cache=False, clear_errors=False)
+FIXED = Flags()
+
+
+def profile_flags(profile: str) -> Flags:
+    if profile not in PROFILES:
+        raise BadInput(f"--profile {profile}: unknown profile; allowed: {', '.join(PROFILES)}")
+    return BUGGY if profile == "buggy" else FIXED
+
+
+def resolve_flags(profile: str, overrides: list[str] | tuple[str, ...] = ()) -> Flags:
+    """The profile's flags with each NAME=VALUE override applied; BadInput names the bad one."""
+    flags = profile_flags(profile)
+    changes = dict(_parse_override(item) for item in overrides)
+    return dataclasses.replace(flags, **changes)
+
+
+def _parse_override(item: str) -> tuple[str, bool | int]:
+    name, sep, raw = item.partition("=")
+    name, raw = name.strip(), raw.strip()
+    fields = {field.name: field for field in dataclasses.fields(Flags)}
+    if not sep or not name:
+        raise BadInput(f"--flag {item}: expected NAME=VALUE; allowed names: {', '.join(fields)}")
+    if name not in fields:
+        raise BadInput(f"--flag {name}: unknown flag; allowed: {', '.join(fields)}")
+    if fields[name].type in (bool, "bool"):
+        return name, _parse_bool(name, raw)
+    return name, _parse_int(name, raw)
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in _TRUE | _FALSE:
+        return lowered in _TRUE
+    raise BadInput(f"--flag {name}: {raw!r} is not a boolean; allowed: true, false (or on/off, 1/0)")
+
+
+def _parse_int(name: str, raw: str) -> int:
+    low, high = INT_BOUNDS[name]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadInput(f"--flag {name}: {raw!r} is not valid; allowed: an integer from {low} to {high}")
+    return value

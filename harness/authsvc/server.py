@@ -1,0 +1,108 @@
+"""`harness authsvc`: resolve flags, seed users, bind the port, serve under uvicorn (one or more workers)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from harness.authsvc.app import AppFactory
+from harness.authsvc.flags import resolve_flags
+from harness.authsvc.service import ServiceSettings
+from harness.authsvc.users import seed_users
+from harness.errors import BadInput, StackError
+from harness.stack.ready import write_ready_file
+
+log = logging.getLogger("harness.authsvc")
+_READY_TIMEOUT_S = 60.0
+
+
+def build_settings(redis_url: str, profile: str, flag_overrides: list[str], users: int) -> ServiceSettings:
+    """Everything checked and computed before a socket is opened; BadInput for a flag the user can fix."""
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise BadInput(f"--redis-url {redis_url}: not a Redis URL; allowed: redis://HOST:PORT/DB")
+    flags = resolve_flags(profile, flag_overrides)
+    return ServiceSettings(redis_url=redis_url, profile=profile, flags=flags,
+                           users=seed_users(users, flags.bcrypt_cost), jwt_secret=secrets.token_bytes(32))
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bound and listening before uvicorn starts, so port 0 is resolved here and shared by every worker."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StackError(f"authsvc: cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(redis_url: str, host: str, port: int, profile: str, flag_overrides: list[str], users: int,
+          workers: int, ready_file: Path | None) -> None:
+    """Serve until SIGTERM/SIGINT; the ready file is written once a request is answered."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the readiness poll is not news
+    settings = build_settings(redis_url, profile, flag_overrides, users)
+    sock = bind_socket(host, port)
+    real_port = int(sock.getsockname()[1])
+    _announce_when_ready(host, real_port, ready_file)
+    log.info("authsvc on http://%s:%d profile=%s flags=%s users=%d workers=%d", host, real_port, profile,
+             settings.flags.as_dict(), users, workers)
+    try:
+        if workers == 1:
+            uvicorn.Server(_uvicorn_config(settings, workers)).run(sockets=[sock])
+        else:
+            _serve_workers(settings, workers, sock)
+    finally:
+        sock.close()
+
+
+def _uvicorn_config(settings: ServiceSettings, workers: int) -> uvicorn.Config:
+    return uvicorn.Config(AppFactory(settings), factory=True, workers=workers, loop="uvloop", http="httptools",
+                          lifespan="on", access_log=False, log_level="warning", timeout_graceful_shutdown=3,
+                          backlog=2048)
+
+
+def _serve_workers(settings: ServiceSettings, workers: int, sock: socket.socket) -> None:
+    # Each worker has its own metrics; prometheus_client merges them through files in this folder.
+    metrics_dir = tempfile.mkdtemp(prefix="authsvc-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        config = _uvicorn_config(settings, workers)
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announce_when_ready(host: str, port: int, ready_file: Path | None) -> None:
+    """Write the ready file from a side thread once the service answers HTTP (not merely once bound)."""
+    if ready_file is None:
+        return
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/config"
+
+    def poll() -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    write_ready_file(ready_file, host, port)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        log.error("authsvc did not answer on %s within %.0f s; no ready file written", url, _READY_TIMEOUT_S)
+
+    threading.Thread(target=poll, name="authsvc-ready", daemon=True).start()

@@ -1,0 +1,230 @@
+"""Sessions and refresh tokens in Redis: the session write of login, refresh-token rotation, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from harness.authsvc.api_errors import invalid_token
+from harness.authsvc.flags import Flags
+from harness.authsvc.metrics import Metrics
+from harness.authsvc.redis_calls import RedisCalls
+from harness.authsvc.tokens import new_opaque_token, token_digest
+from harness.authsvc.validation import revoked_session_key, revoked_token_key
+
+log = logging.getLogger("harness.authsvc")
+
+# Compare-and-delete: only the holder of the lock releases it, never a caller whose lock already expired.
+_RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_LOCK_POLL_S = 0.01
+
+
+def session_key(session_id: str) -> str:
+    return f"sess:{session_id}"
+
+
+def refresh_key(digest: str) -> str:
+    return f"rt:{digest}"
+
+
+def current_refresh_key(session_id: str) -> str:
+    # The one refresh token of a session that may still be used; rotation moves it.
+    return f"rtcur:{session_id}"
+
+
+def _lock_key(digest: str) -> str:
+    return f"rtlock:{digest}"
+
+
+def _rotated_key(digest: str) -> str:
+    return f"rtdone:{digest}"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    user: str
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class NewSession:
+    user: str
+    session_id: str
+    refresh_token: str
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The outcome of a refresh: who it is for and the refresh token that now replaces the old one."""
+
+    user: str
+    session_id: str
+    refresh_token: str
+
+
+@dataclass
+class SessionStore:
+    client: Redis
+    calls: RedisCalls
+    flags: Flags
+    metrics: Metrics
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # --- login -------------------------------------------------------------------------------------------------
+
+    async def create(self, user: str) -> NewSession:
+        """Store a new session; with await_session_write off the caller gets the ids before Redis has them."""
+        new = NewSession(user=user, session_id=new_opaque_token(), refresh_token=new_opaque_token(),
+                         csrf_token=secrets.token_urlsafe(16))
+        if self.flags.await_session_write:
+            await self.calls.run("session_write", lambda: self._write_session(new))
+        else:
+            self._write_in_background(new)
+        return new
+
+    def _write_in_background(self, new: NewSession) -> None:
+        # The incident's code: the write is scheduled and the reply goes out. It runs on its own pooled
+        # connection, so the client's next request can reach Redis first on another one.
+        task = asyncio.create_task(self.calls.run("session_write", lambda: self._write_session(new)))
+        self._background.add(task)
+        task.add_done_callback(self._background_write_done)
+
+    def _background_write_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if task.cancelled():
+            self.metrics.lost_session_writes.inc()
+            log.warning("session write lost: cancelled at shutdown after the login reply was sent")
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.metrics.lost_session_writes.inc()
+            log.warning("session write lost after the login reply was sent: %s: %s", type(exc).__name__, exc)
+
+    async def _write_session(self, new: NewSession) -> None:
+        ttl = self.flags.session_ttl_s
+        digest = token_digest(new.refresh_token)
+        record = json.dumps({"user": new.user, "csrf": new.csrf_token})
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(session_key(new.session_id), record, ex=ttl)
+            pipe.set(refresh_key(digest), json.dumps({"user": new.user, "sid": new.session_id}), ex=ttl)
+            pipe.set(current_refresh_key(new.session_id), digest, ex=ttl)
+            await pipe.execute()
+
+    async def drain_background(self, timeout_s: float) -> None:
+        """At shutdown: give pending fire-and-forget writes a moment, then cancel (they are logged as lost)."""
+        pending = list(self._background)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout_s)
+            for task in still:
+                task.cancel()
+
+    # --- session lookup ----------------------------------------------------------------------------------------
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        raw = await self.calls.run("session_read", lambda: self.client.get(session_key(session_id)))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return SessionRecord(user=data["user"], csrf_token=data["csrf"])
+
+    # --- refresh -----------------------------------------------------------------------------------------------
+
+    async def rotate(self, refresh_token: str) -> Rotation:
+        """Replace a refresh token by a new one; raises invalid_token for a rotated, revoked or unknown one."""
+        digest = token_digest(refresh_token)
+        if self.flags.refresh_lock:
+            return await self._rotate_locked(digest)
+        return await self._rotate_unlocked(digest, remember=False)
+
+    async def _rotate_unlocked(self, digest: str, remember: bool) -> Rotation:
+        # Read, check, write: without a lock, concurrent callers all pass the check, each writes its own
+        # successor, and only the last written stays current (the others are rotated out).
+        raw = await self.calls.run("refresh_read", lambda: self.client.get(refresh_key(digest)))
+        if raw is None:
+            raise invalid_token("Refresh token rotated, revoked or unknown")
+        data = json.loads(raw)
+        session_id = data["sid"]
+        current = await self.calls.run("refresh_current",
+                                       lambda: self.client.get(current_refresh_key(session_id)))
+        if current is None or current.decode() != digest:
+            raise invalid_token("Refresh token rotated, revoked or unknown")
+        rotation = Rotation(user=data["user"], session_id=session_id, refresh_token=new_opaque_token())
+        await self.calls.run("refresh_write", lambda: self._write_rotation(digest, rotation, remember))
+        return rotation
+
+    async def _write_rotation(self, old_digest: str, rotation: Rotation, remember: bool) -> None:
+        ttl = self.flags.session_ttl_s
+        new_digest = token_digest(rotation.refresh_token)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(refresh_key(new_digest), json.dumps({"user": rotation.user, "sid": rotation.session_id}), ex=ttl)
+            pipe.set(current_refresh_key(rotation.session_id), new_digest, ex=ttl)
+            pipe.delete(refresh_key(old_digest))
+            if remember:
+                # Callers that lost the lock race get this same successor during the grace window.
+                pipe.set(_rotated_key(old_digest), json.dumps(rotation.__dict__), ex=self.flags.refresh_grace_s)
+            await pipe.execute()
+
+    async def _rotate_locked(self, digest: str) -> Rotation:
+        """One caller per token rotates under a Redis lock; the others wait and get the same successor."""
+        lock_ms = self._lock_ms()
+        deadline = asyncio.get_running_loop().time() + lock_ms / 1000
+        while True:
+            done = await self._rotated(digest)
+            if done is not None:
+                return done
+            holder = secrets.token_hex(16)
+            acquired = await self.calls.run("refresh_lock", lambda h=holder: self.client.set(
+                _lock_key(digest), h, nx=True, px=lock_ms))
+            if acquired:
+                return await self._rotate_holding_lock(digest, holder)
+            if asyncio.get_running_loop().time() > deadline:
+                raise RedisTimeoutError("waited too long for the refresh lock")
+            await asyncio.sleep(_LOCK_POLL_S)  # another caller is rotating this token right now
+
+    async def _rotate_holding_lock(self, digest: str, holder: str) -> Rotation:
+        try:
+            # The previous holder may have finished between our check and our lock.
+            done = await self._rotated(digest)
+            return done if done is not None else await self._rotate_unlocked(digest, remember=True)
+        finally:
+            await self._release_lock(digest, holder)
+
+    async def _release_lock(self, digest: str, holder: str) -> None:
+        try:
+            await self.calls.run("refresh_unlock",
+                                 lambda: self.client.eval(_RELEASE_LOCK, 1, _lock_key(digest), holder))
+        except RedisError as exc:
+            # The lock expires by itself (PX); the rotation's own outcome is what the caller must see.
+            log.warning("refresh lock not released, it will expire: %s: %s", type(exc).__name__, exc)
+
+    async def _rotated(self, digest: str) -> Rotation | None:
+        raw = await self.calls.run("refresh_grace_read", lambda: self.client.get(_rotated_key(digest)))
+        return Rotation(**json.loads(raw)) if raw is not None else None
+
+    def _lock_ms(self) -> int:
+        # Longer than a whole rotation can take: three calls, each up to three attempts plus backoff.
+        return 9 * self.flags.redis_timeout_ms + 1000
+
+    # --- logout ------------------------------------------------------------------------------------------------
+
+    async def logout(self, session_id: str, token_id: str | None) -> None:
+        """Delete the session and its refresh token; its access tokens are revoked for their remaining life."""
+        ttl = self.flags.access_ttl_s
+
+        async def write() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(session_key(session_id), current_refresh_key(session_id))
+                pipe.set(revoked_session_key(session_id), 1, ex=ttl)
+                if token_id is not None:
+                    pipe.set(revoked_token_key(token_id), 1, ex=ttl)
+                await pipe.execute()
+
+        await self.calls.run("logout", write)
