@@ -44,6 +44,7 @@ class Side(asyncio.Protocol):
         self.into: Pipe  # what is sent to this side
         self.paused = 0
         self.lost = False
+        self.relay: DirectRelay | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -80,6 +81,34 @@ class Side(asyncio.Protocol):
 
     def writable(self) -> bool:
         return self.transport is not None and not self.lost and not self.transport.is_closing()
+
+    def relay_to(self, write: Callable[[bytes], None] | None) -> None:
+        """Hand reads straight to `write` (None: back through the pipe and its toxics)."""
+        if self.transport is None or self.lost or (write is None and self.relay is None):
+            return
+        self.relay = DirectRelay(self, write) if write is not None else None
+        self.transport.set_protocol(self.relay or self)
+
+
+class DirectRelay:
+    """The protocol of a socket whose direction has no toxic: the transport calls the other socket's
+    `write` (a C method) for every read, with no Python frame in between. Everything else goes to the Side."""
+
+    def __init__(self, side: Side, write: Callable[[bytes], None]) -> None:
+        self.side = side
+        self.data_received = write
+
+    def eof_received(self) -> bool:
+        return self.side.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.side.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.side.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.side.resume_writing()
 
 
 class Pipe:
@@ -131,7 +160,7 @@ class Pipe:
         if self.ended or self.finished:
             return
         self.ended = True
-        self.direct = False
+        self._stop_direct()
         if self.live:
             (self.stages[0] if self.stages else self).end()
 
@@ -148,13 +177,13 @@ class Pipe:
     def end(self) -> None:
         if not self.finished:
             self.finished = True
-            self.direct = False
+            self._stop_direct()
             self.conn.pipe_finished(self)
 
     def abandon(self) -> None:
         """The destination is gone: drop what the stages hold, stop their timers."""
         self.finished = True
-        self.direct = False
+        self._stop_direct()
         for stage in self.stages:
             stage.close()
 
@@ -195,10 +224,18 @@ class Pipe:
         if end_held:
             target.end()
 
+    def _stop_direct(self) -> None:
+        self.direct = False
+        self.source.relay_to(None)
+
     def _rewire(self) -> None:
         for stage, after in zip(self.stages, [*self.stages[1:], self], strict=False):
             stage.next = after
         self.direct = self.live and not self.stages and not self.ended and not self.finished
+        if self.direct and self.dest.writable():
+            self.source.relay_to(self.dest.transport.write)  # type: ignore[union-attr]
+        else:
+            self.source.relay_to(None)
 
     def _new_stage(self, spec: ToxicSpec) -> Stage:
         rng = self.conn.rng_for(self.stream, spec)

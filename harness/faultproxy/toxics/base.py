@@ -89,6 +89,9 @@ class _Nowhere:
 _NOWHERE = _Nowhere()
 
 
+_TIMER_SLACK = 0.0012  # uvloop timers fire up to ~1.2 ms early
+
+
 class TimedQueue(Stage):
     """A stage that releases chunks in order, each at its due time and never before it.
 
@@ -101,7 +104,7 @@ class TimedQueue(Stage):
         self.queue: deque[tuple[float, Chunk]] = deque()
         self.held_bytes = 0
         self.end_held = False
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
 
     def schedule(self, due: float, chunk: Chunk) -> None:
         if not self.queue and due <= time.monotonic():
@@ -135,9 +138,13 @@ class TimedQueue(Stage):
         return chunks, end_held
 
     def _arm(self, due: float) -> None:
-        # Round up to whole milliseconds: libuv would round a shorter wait down to 0 and spin.
-        wait = math.ceil(max(0.0, due - time.monotonic()) * 1000) / 1000
-        self.timer = self.ctx.loop.call_later(wait, self._release)
+        remaining = due - time.monotonic()
+        if remaining < _TIMER_SLACK:
+            # libuv's clock is coarse (whole, possibly stale milliseconds): the last stretch is
+            # waited out one loop iteration at a time, so release is neither early nor a timer tick late.
+            self.timer = self.ctx.loop.call_soon(self._release)
+        else:
+            self.timer = self.ctx.loop.call_later(math.ceil(remaining * 1000) / 1000, self._release)
 
     def _release(self) -> None:
         self.timer = None
