@@ -296,6 +296,8 @@ class Connection(ToxicLinks):
         if not self.closed:
             side.into.abandon()
             side.out.source_ended()
+            if self.up.finished and self.down.finished:
+                self.close()  # nothing can flow any more: do not leave the other socket half-open
         if all(s.transport is None or s.lost for s in (self.client, self.upstream)):
             self._forget()
 

@@ -204,6 +204,9 @@ class ToxicParams:
         return params
 
 
+_ATTRIBUTE_MAX = 10**12  # ~31 years in ms: beyond this a timer or a sum would overflow
+
+
 def _non_negative_int(value: object, name: str, unit: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -211,6 +214,8 @@ def _non_negative_int(value: object, name: str, unit: str) -> int:
         raise bad_body(f"attributes.{name} must be an integer ({unit}), got {value!r}")
     if value < 0:
         raise bad_body(f"attributes.{name} must be >= 0 ({unit}), got {value}")
+    if value > _ATTRIBUTE_MAX:
+        raise bad_body(f"attributes.{name} must be at most {_ATTRIBUTE_MAX} ({unit}), got {value}")
     return value
 
 
