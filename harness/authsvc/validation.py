@@ -146,7 +146,7 @@ class TokenValidator:
         except RedisError as exc:
             self._count("lookup_failed")
             raise token_validation_timeout() from exc
-        self._raise_if_revoked(revoked)
+        self._raise_if_revoked(revoked, "lookup")
 
     async def _check_cached(self, claims: AccessClaims) -> None:
         if self._cache.fresh(claims.token_id):
@@ -156,6 +156,7 @@ class TokenValidator:
             # Signature and expiry were checked; revocation is best effort while the lookup is failing.
             self._count("breaker_open")
             return
+        joined = claims.token_id in self._inflight
         try:
             revoked = await self._shared_lookup(claims)
         except RedisError:
@@ -163,7 +164,7 @@ class TokenValidator:
             self._count("lookup_failed_accepted")
             return
         self._breaker.record_success()
-        self._raise_if_revoked(revoked)
+        self._raise_if_revoked(revoked, "shared_lookup" if joined else "lookup")
         self._cache.add(claims)
 
     async def _shared_lookup(self, claims: AccessClaims) -> bool:
@@ -180,11 +181,11 @@ class TokenValidator:
         if not future.cancelled():
             future.exception()  # retrieved here too, in case every waiter was cancelled first
 
-    def _raise_if_revoked(self, revoked: bool) -> None:
+    def _raise_if_revoked(self, revoked: bool, source: str) -> None:
         if revoked:
             self._count("revoked")
             raise invalid_token("Token revoked")
-        self._count("lookup")
+        self._count(source)
 
     def _count(self, source: str) -> None:
         self._metrics.validations.labels(source).inc()

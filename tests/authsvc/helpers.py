@@ -52,13 +52,18 @@ async def login_then_me(client: httpx.AsyncClient, index: int) -> Outcome:
     return outcome_of(await client.get("/me", headers={"X-Session-ID": logged_in.body["session_id"]}))
 
 
-def run_all(base_url: str, calls: Iterable[Callable[[httpx.AsyncClient], Awaitable[T]]]) -> list[T]:
-    """Run the calls concurrently on one pooled client. Its cookie jar is shared, which is harmless:
-    every call names its session in the X-Session-ID header, and the header wins over the cookie."""
+def run_all(base_url: str, calls: Iterable[Callable[[httpx.AsyncClient], Awaitable[T]]],
+            concurrency: int = 200) -> list[T]:
+    """Run the calls, at most `concurrency` at a time, on one pooled client. Its cookie jar is shared, which is
+    harmless: every call names its session in the X-Session-ID header, and the header wins over the cookie."""
     async def main() -> list[T]:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        gate = asyncio.Semaphore(concurrency)
         async with httpx.AsyncClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
-            return list(await asyncio.gather(*(call(client) for call in calls)))
+            async def gated(call: Callable[[httpx.AsyncClient], Awaitable[T]]) -> T:
+                async with gate:
+                    return await call(client)
+            return list(await asyncio.gather(*(gated(call) for call in calls)))
     return asyncio.run(main())
 
 

@@ -1,0 +1,43 @@
+"""Schema-driven fuzz of /openapi.json with no fault: no input makes the service answer 5xx.
+
+Schemathesis runs as its own process: it imports requests, which must not be loaded into a pytest
+process that may also load Locust.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.stack import ServerProcess
+from tests.authsvc.helpers import credentials
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+FUZZ_TIME_LIMIT_S = 60  # a bound, not the expected time: each run takes ~6 s on a quiet 2-core machine
+
+
+def _fuzz(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
+               "--max-examples", "30", "--seed", "1", "--generation-database", "none", "--no-color",
+               "--phases", "coverage,fuzzing", "--workers", "2", "--request-timeout", "10", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_TIME_LIMIT_S, check=False)
+
+
+@pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is a dev dependency; not installed here")
+def test_no_generated_request_gets_a_5xx_without_credentials(plain_service: ServerProcess) -> None:
+    result = _fuzz(plain_service.url)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "passed" in result.stdout
+
+
+@pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is a dev dependency; not installed here")
+def test_no_generated_request_gets_a_5xx_with_a_live_session_and_token(plain_service: ServerProcess) -> None:
+    body = httpx.post(f"{plain_service.url}/login", json=credentials(4)).json()
+    result = _fuzz(plain_service.url, "-H", f"X-Session-ID: {body['session_id']}",
+                   "-H", f"Authorization: Bearer {body['access_token']}")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "passed" in result.stdout
