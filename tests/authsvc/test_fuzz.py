@@ -20,24 +20,27 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 FUZZ_TIME_LIMIT_S = 60  # a bound, not the expected time: each run takes ~6 s on a quiet 2-core machine
 
 
-def _fuzz(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _fuzz(url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
                "--max-examples", "30", "--seed", "1", "--generation-database", "none", "--no-color",
                "--phases", "coverage,fuzzing", "--workers", "2", "--request-timeout", "10", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_TIME_LIMIT_S, check=False)
+    # Run in a scratch folder: schemathesis leaves a .schemathesis/ cache in its working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_TIME_LIMIT_S, check=False,
+                          cwd=workdir)
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is a dev dependency; not installed here")
-def test_no_generated_request_gets_a_5xx_without_credentials(plain_service: ServerProcess) -> None:
-    result = _fuzz(plain_service.url)
+def test_no_generated_request_gets_a_5xx_without_credentials(plain_service: ServerProcess, tmp_path: Path) -> None:
+    result = _fuzz(plain_service.url, tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is a dev dependency; not installed here")
-def test_no_generated_request_gets_a_5xx_with_a_live_session_and_token(plain_service: ServerProcess) -> None:
+def test_no_generated_request_gets_a_5xx_with_a_live_session_and_token(plain_service: ServerProcess,
+                                                                       tmp_path: Path) -> None:
     body = httpx.post(f"{plain_service.url}/login", json=credentials(4)).json()
-    result = _fuzz(plain_service.url, "-H", f"X-Session-ID: {body['session_id']}",
+    result = _fuzz(plain_service.url, tmp_path, "-H", f"X-Session-ID: {body['session_id']}",
                    "-H", f"Authorization: Bearer {body['access_token']}")
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout
