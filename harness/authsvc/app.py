@@ -70,7 +70,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in statuses}
 
 
-def _service(request: Request) -> AuthService:
+async def _service(request: Request) -> AuthService:
+    # async on purpose: FastAPI runs a plain-def dependency in a worker thread, a thread hop per request.
     return request.app.state.service
 
 
