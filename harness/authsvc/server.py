@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -63,11 +66,26 @@ def serve(redis_url: str, host: str, port: int, profile: str, flag_overrides: li
              settings.flags.as_dict(), users, workers)
     try:
         if workers == 1:
-            uvicorn.Server(_uvicorn_config(settings, workers)).run(sockets=[sock])
+            _StopOnSignal(_uvicorn_config(settings, workers)).run(sockets=[sock])
         else:
             _serve_workers(settings, workers, sock)
     finally:
         sock.close()
+
+
+class _StopOnSignal(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM/SIGINT after its graceful shutdown: a stop we were asked
+    for is a clean exit (code 0), not a death by signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _uvicorn_config(settings: ServiceSettings, workers: int) -> uvicorn.Config:

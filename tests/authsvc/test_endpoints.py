@@ -162,3 +162,19 @@ def test_profiles_match_the_design_table() -> None:
 def test_a_bad_flag_is_a_one_line_bad_input_before_anything_starts(override: str, message: str) -> None:
     with pytest.raises(BadInput, match="^" + message.replace("(", r"\(")):
         build_settings("redis://127.0.0.1:1/0", "fixed", [override], users=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serves_on_a_port_it_picked_counts_across_workers_and_exits_0_on_sigterm(tmp_path: Path, workers: int) -> None:
+    redis_server = RedisServer(log_dir=tmp_path).start()
+    service = start_authsvc(redis_server.url, tmp_path, users=5, workers=workers)
+    try:
+        assert service.port > 0
+        for _ in range(6):
+            _login(service.url)
+        # With several workers each answers part of the logins; /metrics merges them all.
+        assert metric(service.url, "authsvc_logins_total", outcome="ok") == 6
+    finally:
+        code = service.stop()
+        redis_server.stop()
+    assert code == 0
