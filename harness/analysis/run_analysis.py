@@ -11,11 +11,13 @@ from harness.analysis import columns as col
 from harness.analysis.latency import latency_table
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
 from harness.analysis.run_folder import RunRecords, Target, VariantInfo
+from harness.analysis.sequential import Decision, decide
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
 from harness.records import KIND_FLOW, KIND_REQUEST
 
 UNLABELLED_FAILURE = "other"  # a failed row whose recorder left error_kind empty
+SEQUENTIAL_VERDICTS = {"pass": Verdict.PASS, "fail": Verdict.FAIL, "undecided": Verdict.INCONCLUSIVE}
 TOP_ERRORS = 3
 
 
@@ -43,6 +45,7 @@ class VariantResult:
     latency: pd.DataFrame                   # latency_table of every request and flow name
     timeline: pd.DataFrame                  # per_second of the target flows
     target_p95_ms: float | None             # p95 latency of the target flow over the whole variant
+    sequential: Decision | None = None      # the verdict's source when the run stopped on --until-decided
     windows: list[FaultWindow] = field(default_factory=list)
     phases: list[PhaseResult] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
@@ -108,6 +111,17 @@ def top_errors(flows: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
     return result
 
 
+def sequential_verdict(info: VariantInfo, rate: RateEstimate, target: Target) -> Decision | None:
+    """Under --until-decided the confidence sequence decides, on every flow recorded (it holds at any n).
+
+    A Wilson interval on a sample whose size depended on the looks is not valid: repeated looks pass a
+    variant just below the target in 5-14% of runs instead of 5% (tests/analysis/test_sequential.py).
+    """
+    if info.stopped is None:
+        return None
+    return decide(rate.successes, rate.n, target.minimum, target.confidence)
+
+
 def per_s(count: int, seconds: float) -> float | None:
     return count / seconds if seconds > 0 else None
 
@@ -126,7 +140,8 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
     flows = target_flows(rows, target.metric)
     end_s = variant_end(info, rows[col.T].max() if len(rows) else None)
     rate = success_rate(flows, target.confidence)
-    result = verdict(rate, target.minimum)
+    sequential = sequential_verdict(info, rate, target)
+    result = verdict(rate, target.minimum) if sequential is None else SEQUENTIAL_VERDICTS[sequential.state]
     timeline = per_second(flows, end_s)
     windows = fault_windows(run.fault_events, info.name, end_s)
     requests = int((rows[col.KIND] == KIND_REQUEST).sum())
@@ -136,7 +151,7 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
         requests_per_s=per_s(requests, end_s), latency=latency_table(rows), timeline=timeline,
         target_p95_ms=float(flows[col.LATENCY_MS].quantile(0.95)) if len(flows) else None, windows=windows,
         phases=[phase_result(p, rows, flows, target) for p in phases_of(windows, end_s)],
-        recoveries=recoveries(timeline, windows, target.minimum, end_s))
+        recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential)
 
 
 def analyse_run(run: RunRecords) -> RunAnalysis:

@@ -39,6 +39,7 @@ class VariantInfo:
     t0: float | None = None
     duration_s: float | None = None
     status: str = "unknown"
+    stopped: dict | None = None   # `harness run --until-decided`: when and why the load stopped (manifest block)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ def variant_info(name: str, raw: dict) -> VariantInfo:
     return VariantInfo(name=name, expect=raw.get("expect"), profile=raw.get("profile"),
                        flags={str(k): str(v) for k, v in (raw.get("flags") or {}).items()},
                        t0=raw.get("t0"), duration_s=float(duration) if duration is not None else None,
-                       status=str(raw.get("status", "unknown")))
+                       status=str(raw.get("status", "unknown")),
+                       stopped=raw.get("stopped") if isinstance(raw.get("stopped"), dict) else None)
 
 
 def read_fault_events(run_dir: Path, manifest: dict, variants: list[VariantInfo],

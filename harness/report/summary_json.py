@@ -56,6 +56,7 @@ def timeline_dict(timeline: pd.DataFrame) -> dict:
 def variant_dict(v: VariantResult) -> dict:
     return {
         "expect": v.info.expect, "verdict": v.verdict.value, "shown": v.shown, "status": v.info.status,
+        "verdict_method": "wilson" if v.sequential is None else "sequential", "stopped": stopped_dict(v),
         "profile": v.info.profile, "flags": v.info.flags, "duration_s": v.end_s,
         "target_flow": rate_dict(v.rate), "failures_by_kind": v.failures_by_kind,
         "top_errors": {k: [{"error": text, "count": n} for text, n in texts] for k, texts in v.top_errors.items()},
@@ -68,6 +69,15 @@ def variant_dict(v: VariantResult) -> dict:
                      for r in v.recoveries],
         "timeline": timeline_dict(v.timeline),
     }
+
+
+def stopped_dict(v: VariantResult) -> dict | None:
+    """The manifest's stop block, plus the sequential verdict on every recorded flow (which decides)."""
+    final = v.sequential
+    if v.info.stopped is None or final is None:
+        return None
+    return {**v.info.stopped, "final": {"state": final.state, "low": final.low, "high": final.high,
+                                        "flows": final.n, "successes": final.successes, "method": final.method}}
 
 
 def pair_dict(pair: PairResult) -> dict:

@@ -12,7 +12,7 @@ TOP_KEYS = {"schema_version", "harness_version", "generated_at", "scenario", "ru
             "all_shown", "exit_code", "problems", "variant_order", "variants", "comparisons"}
 VARIANT_KEYS = {"expect", "verdict", "shown", "status", "profile", "flags", "duration_s", "target_flow",
                 "failures_by_kind", "top_errors", "requests", "requests_per_s", "latency", "phases",
-                "fault_windows", "recovery", "timeline"}
+                "fault_windows", "recovery", "timeline", "verdict_method", "stopped"}
 RATE_KEYS = {"flows", "successes", "failures", "success_rate", "ci_low", "ci_high", "confidence"}
 
 

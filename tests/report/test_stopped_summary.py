@@ -1,0 +1,41 @@
+"""summary.json after `harness run --until-decided`: the stop block per variant, and the sequential verdict decides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.analysis.synthetic import SyntheticVariant, write_synthetic_run
+from harness.records import MANIFEST, SUMMARY
+from harness.report import build_report
+
+STOPPED = {"at_s": 41.5, "reason": "decided: pass", "method": "beta-binomial mixture confidence sequence",
+           "low": 0.9901, "high": 0.9987, "flows": 1980, "successes": 1971}
+
+
+def stopped_run(run_dir: Path, stopped: dict | None) -> tuple[dict, int]:
+    """1990 of 2000 logins (seed 2): Wilson's lower bound is 0.9908, the confidence sequence's 0.9887."""
+    write_synthetic_run(run_dir, [SyntheticVariant("fixed", "pass", success=0.996, fault_success=0.996)],
+                        records=6000, faults=[], seed=2, files_per_variant=1)
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    manifest["variants"]["fixed"]["stopped"] = stopped
+    (run_dir / MANIFEST).write_text(json.dumps(manifest))
+    code = build_report(run_dir)
+    return json.loads((run_dir / SUMMARY).read_text())["variants"]["fixed"], code
+
+
+def test_without_early_stopping_wilson_decides(tmp_path):
+    """No stop block: the fixed-sample Wilson verdict, as before (1990 of 2000 passes 99%)."""
+    fixed, code = stopped_run(tmp_path / "run", None)
+    assert (fixed["verdict"], fixed["verdict_method"], fixed["stopped"], code) == ("pass", "wilson", None, 0)
+
+
+def test_after_early_stopping_the_sequence_decides_on_every_recorded_flow(tmp_path):
+    """Same records, stopped on a decision: the confidence sequence on all 2000 flows is undecided, so inconclusive."""
+    fixed, code = stopped_run(tmp_path / "run", STOPPED)
+    assert fixed["target_flow"]["ci_low"] >= 0.99  # Wilson alone would have passed it
+    assert (fixed["verdict"], fixed["verdict_method"], code) == ("inconclusive", "sequential", 1)
+    assert {k: fixed["stopped"][k] for k in STOPPED} == STOPPED
+    final = fixed["stopped"]["final"]
+    assert (final["state"], final["flows"], final["successes"]) == ("undecided", 2000, 1990)
+    assert final["low"] < 0.99 < final["high"]
