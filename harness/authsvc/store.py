@@ -176,18 +176,24 @@ class SessionStore:
         """One caller per token rotates under a Redis lock; the others wait and get the same successor."""
         lock_ms = self._lock_ms()
         deadline = asyncio.get_running_loop().time() + lock_ms / 1000
+        holder = secrets.token_hex(16)
         while True:
             done = await self._rotated(digest)
             if done is not None:
                 return done
-            holder = secrets.token_hex(16)
-            acquired = await self.calls.run("refresh_lock", lambda h=holder: self.client.set(
-                _lock_key(digest), h, nx=True, px=lock_ms))
-            if acquired:
+            if await self._acquire_lock(digest, holder, lock_ms):
                 return await self._rotate_holding_lock(digest, holder)
             if asyncio.get_running_loop().time() > deadline:
                 raise RedisTimeoutError("waited too long for the refresh lock")
             await asyncio.sleep(_LOCK_POLL_S)  # another caller is rotating this token right now
+
+    async def _acquire_lock(self, digest: str, holder: str, lock_ms: int) -> bool:
+        key = _lock_key(digest)
+        if await self.calls.run("refresh_lock", lambda: self.client.set(key, holder, nx=True, px=lock_ms)):
+            return True
+        # A retried SET NX whose first attempt landed but timed out finds the lock held by ourselves.
+        held_by = await self.calls.run("refresh_lock_owner", lambda: self.client.get(key))
+        return held_by is not None and held_by.decode() == holder
 
     async def _rotate_holding_lock(self, digest: str, holder: str) -> Rotation:
         try:
