@@ -85,19 +85,74 @@ def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--master-bind", callback=_host_port, metavar="HOST:PORT",
               help="Run a Locust master here and wait for workers started elsewhere (harness worker).")
 @click.option("--expect-workers", type=click.IntRange(1, 1000), help="Workers to wait for with --master-bind.")
+@click.option("--until-decided", is_flag=True,
+              help="Stop each variant once its verdict is decided (anytime-valid confidence sequence).")
+@click.option("--min-duration", callback=_duration, help="With --until-decided: never stop before this (default 20s).")
+@click.option("--ablate", is_flag=True,
+              help="Turn each fix on from buggy and off from fixed, one at a time, and report each one's effect.")
+@click.option("--ablate-flags", help="With --ablate: only these flags (comma-separated).")
 def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: float | None, variants: str | None,
         fault_proxy: str, workers: int, out: Path, seed: int | None, allow_remote: bool,
-        master_bind: tuple[str, int] | None, expect_workers: int | None) -> int:
+        until_decided: bool, min_duration: float | None,
+        master_bind: tuple[str, int] | None, expect_workers: int | None, ablate: bool,
+        ablate_flags: str | None) -> int:
     """Run a scenario's variants end to end and give each a verdict against the target."""
-    from harness.run import Experiment, RunOptions
+    from harness.run import MIN_DURATION_S, Experiment, RunOptions
 
     if (master_bind is None) != (expect_workers is None):
         raise click.UsageError("--master-bind and --expect-workers go together")
-    chosen = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
+    if min_duration is not None and not until_decided:
+        raise click.UsageError("--min-duration goes with --until-decided")
+    if ablate and variants:
+        raise click.UsageError("--ablate makes its own variants; drop --variants")
+    if ablate_flags and not ablate:
+        raise click.UsageError("--ablate-flags goes with --ablate")
+    chosen = _comma_list(variants)
     options = RunOptions(scenario_path=scenario, duration_s=duration, users=users, spawn_rate=spawn_rate,
                          variants=chosen, fault_proxy=fault_proxy, workers=workers, out=out, seed=seed,
-                         allow_remote=allow_remote, master_bind=master_bind, expect_workers=expect_workers)
-    return Experiment(options).run()
+                         allow_remote=allow_remote, master_bind=master_bind, expect_workers=expect_workers,
+                         until_decided=until_decided, min_duration_s=MIN_DURATION_S if min_duration is None
+                         else min_duration)
+    if not ablate:
+        return Experiment(options).run()
+    from harness.ablation import with_ablation, write_ablation
+    from harness.scenario import load_scenario
+
+    options.scenario = with_ablation(load_scenario(scenario), _comma_list(ablate_flags))
+    experiment = Experiment(options)
+    code = experiment.run()
+    if experiment.run_dir is not None:
+        write_ablation(experiment.run_dir, experiment.console)
+    return code
+
+
+def _comma_list(text: str | None) -> list[str] | None:
+    return [item.strip() for item in text.split(",") if item.strip()] if text else None
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--latency", "latencies", default="0,50,100,200,400,800", show_default=True,
+              help="Redis latency levels in ms (comma-separated).")
+@click.option("--jitter", "jitters", help="Jitter in ms: one value for every level, or one per latency level.")
+@click.option("--users", "users_levels", help="Users levels (comma-separated): the second axis.")
+@click.option("--duration", callback=_duration, help="Load time per variant and level; default: the scenario's.")
+@click.option("--variants", help="Comma-separated variants to run at each level; default: all.")
+@click.option("--fault-proxy", default="embedded", show_default=True, help="As for harness run.")
+@click.option("--out", default=Path("reports"), show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, help="Seed for the load's random choices and the fault proxy's draws.")
+def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str | None, duration: float | None,
+          variants: str | None, fault_proxy: str, out: Path, seed: int | None) -> int:
+    """Run the variants at each Redis latency level (and users level); find each variant's breaking point."""
+    from harness.run import RunOptions
+    from harness.sweep import SweepOptions, parse_levels, run_sweep
+
+    base = RunOptions(scenario_path=scenario, duration_s=duration, variants=_comma_list(variants),
+                      fault_proxy=fault_proxy, out=out, seed=seed)
+    options = SweepOptions(scenario_path=scenario, latencies=parse_levels(latencies, "--latency"),
+                           jitters=parse_levels(jitters, "--jitter", paired=True) if jitters else None,
+                           users=parse_levels(users_levels, "--users", minimum=1) if users_levels else None, run=base)
+    return run_sweep(options)
 
 
 @cli.command()

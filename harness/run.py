@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -30,8 +30,14 @@ from harness.errors import BadInput, HarnessError
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
 from harness.scenario import Scenario, Variant, load_scenario, locustfile_path
 
+if TYPE_CHECKING:
+    from harness.analysis.sequential import Decision
+
 TRACKED_PACKAGES = ("locust", "toxiproxy-python", "redis", "pandas", "matplotlib", "pyarrow", "fastapi",
                     "uvicorn", "uvloop", "scipy", "pydantic")
+
+
+MIN_DURATION_S = 20.0  # --until-decided: early flows (spawning, warm-up) are not the steady state
 
 
 class RunStopped(BaseException):
@@ -67,9 +73,13 @@ class RunOptions:
     out: Path = Path("reports")
     seed: int | None = None
     allow_remote: bool = False
+    until_decided: bool = False           # stop each variant once its sequential verdict is decided...
+    min_duration_s: float = MIN_DURATION_S  # ...but never before this; the scenario's duration is the maximum
     master_bind: tuple[str, int] | None = None
     expect_workers: int | None = None
     command: list[str] = field(default_factory=lambda: list(sys.argv))
+    scenario: Scenario | None = None      # already built (sweeps, ablation); else read from scenario_path
+    run_name: str | None = None           # run folder name before the timestamp; default the scenario's name
 
 
 def apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
@@ -182,11 +192,12 @@ class Experiment:
 
     options: RunOptions
     console: Console = field(default_factory=lambda: Console(stderr=True))
+    run_dir: Path | None = None
 
     def prepare(self) -> tuple[Scenario, Path]:
         """Everything that can be wrong with the input is found here, before anything starts."""
         options = self.options
-        scenario = apply_overrides(load_scenario(options.scenario_path), options)
+        scenario = apply_overrides(options.scenario or load_scenario(options.scenario_path), options)
         if options.fault_proxy not in ("embedded", "binary"):
             from harness.stack.stack import describe_fault_proxy
 
@@ -198,7 +209,7 @@ class Experiment:
 
     def run(self) -> int:
         scenario, locustfile = self.prepare()
-        run_dir = new_run_dir(self.options.out, scenario.name)
+        run_dir = self.run_dir = new_run_dir(self.options.out, self.options.run_name or scenario.name)
         manifest = build_manifest(run_dir, scenario, self.options)
         self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
                            f"{scenario.load.duration:.0f} s each -> {run_dir}")
@@ -395,11 +406,47 @@ class VariantRun:
                 tally.update()
                 progress.update(task, completed=min(elapsed, duration), stats=tally.describe(),
                                 clock=f"{min(elapsed, duration):.0f}/{duration:.0f} s")
+                if self._stop_if_decided(tally, elapsed):
+                    break
                 time.sleep(0.5)
             tally.update()
-            progress.update(task, completed=duration, stats=tally.describe(), clock=f"{duration:.0f}/{duration:.0f} s")
+            ran = min(time.time() - t0, duration)  # less than the duration when --until-decided stopped it early
+            progress.update(task, completed=ran, stats=tally.describe(), clock=f"{ran:.0f}/{duration:.0f} s")
+        if self.options.until_decided and "stopped" not in self.manifest.variant(self.name):
+            self._record_stop(duration, "max duration", self._decide(tally))
         for error in self.timeline.errors if self.timeline else []:
             self._warn(f"{self.name}: fault timeline: {error}")
+
+    def _stop_if_decided(self, tally: LiveTally, elapsed: float) -> bool:
+        """--until-decided: past the minimum duration, stop the load as soon as the confidence sequence decides."""
+        if not self.options.until_decided or elapsed < self.options.min_duration_s:
+            return False
+        decision = self._decide(tally)
+        if not decision.decided:
+            return False
+        self._record_stop(elapsed, f"decided: {decision.state}", decision)
+        self.manifest.variant(self.name)["duration_s"] = round(elapsed, 3)  # the analysis' time axis ends here
+        self.manifest.save()
+        if self.timeline is not None:
+            self.timeline.stop()  # the remaining fault steps are skipped; teardown rolls back what is in place
+        self.locust.stop()        # SIGTERM: Locust stops its users, flushes the records and exits
+        return True
+
+    def _decide(self, tally: LiveTally) -> Decision:
+        from harness.analysis.sequential import decide
+
+        target = self.scenario.target
+        return decide(tally.successes, tally.flows, target.minimum, target.confidence)
+
+    def _record_stop(self, at_s: float, reason: str, decision: Decision) -> None:
+        """Manifest `stopped`: when and why, on the live counts; `harness report` re-decides on every flow."""
+        self.manifest.variant(self.name)["stopped"] = {
+            "at_s": round(at_s, 3), "reason": reason, "method": decision.method, "low": decision.low,
+            "high": decision.high, "flows": decision.n, "successes": decision.successes,
+            "min_duration_s": self.options.min_duration_s, "max_duration_s": self.scenario.load.duration}
+        self.manifest.save()
+        self.console.print(f"{self.name}: {reason} at {at_s:.0f} s on {decision.n:,} flows, "
+                           f"confidence sequence [{decision.low:.4f}, {decision.high:.4f}]")
 
     def _warn(self, message: str) -> None:
         self.manifest.data["warnings"].append(message)

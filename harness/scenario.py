@@ -147,7 +147,7 @@ class Variant(Strict):
     profile: Literal["buggy", "fixed"] = "fixed"
     flags: dict[str, str | int | float | bool] = Field(default_factory=dict)
     client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # client-side flags (Locust)
-    expect: Literal["pass", "fail"] = "pass"
+    expect: Literal["pass", "fail"] | None = "pass"   # None: explored, not judged (ablation steps)
     description: str = ""
 
 
@@ -179,8 +179,8 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _names(self) -> Scenario:
         for name in self.variants:
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-                raise ValueError(f"variant name {name!r} may use only letters, digits, '_', '.', '-'")
+            if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+                raise ValueError(f"variant name {name!r} may use only letters, digits, '_', '.', '+', '-'")
         return self
 
     @property

@@ -76,7 +76,9 @@ class RunAnalysis:
 
     @property
     def all_shown(self) -> bool:
-        return bool(self.variants) and all(v.shown is True for v in self.variants)
+        """Every variant that declared an expectation showed it (ablation variants declare none)."""
+        judged = [v for v in self.variants if v.info.expect is not None]
+        return bool(judged) and all(v.shown is True for v in judged)
 
     @property
     def exit_code(self) -> int:

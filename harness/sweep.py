@@ -1,0 +1,207 @@
+"""`harness sweep`: run a scenario's variants at each level of Redis latency (and of users), find where login breaks.
+
+Each level is an ordinary run folder inside the sweep folder; the sweep summary and the
+dose-response chart are built from their summary.json files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import BadInput
+from harness.run import Experiment, RunOptions
+from harness.scenario import Fault, Scenario, load_scenario
+
+SWEEP_JSON = "sweep.json"
+SWEEP_MD = "sweep.md"
+DOSE_RESPONSE_PNG = "dose_response.png"
+
+
+def parse_levels(text: str, flag: str, minimum: int = 0, paired: bool = False) -> list[int]:
+    """"0,50,100" -> [0, 50, 100]; `paired` lists (jitter per latency) keep their order and repeats."""
+    levels = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isdigit() or int(item) < minimum:
+            raise BadInput(f"{flag}: must be comma-separated whole numbers >= {minimum}, got {item!r}")
+        levels.append(int(item))
+    if paired:
+        return levels
+    if len(set(levels)) != len(levels):
+        raise BadInput(f"{flag}: each level once, got {text!r}")
+    return sorted(levels)
+
+
+def with_redis_latency(scenario: Scenario, latency_ms: int, jitter_ms: int | None) -> Scenario:
+    """The scenario with every Redis latency toxic set to this level (one is added for the whole run if none)."""
+    faults, found = [], False
+    for fault in scenario.faults:
+        if fault.proxy == "redis" and fault.type == "latency":
+            attributes = {**fault.attributes, "latency": latency_ms}
+            if jitter_ms is not None:
+                attributes["jitter"] = jitter_ms
+            fault, found = fault.model_copy(update={"attributes": attributes}), True
+        faults.append(fault)
+    if not found:
+        faults.append(Fault(proxy="redis", at=0, type="latency", stream="upstream",
+                            attributes={"latency": latency_ms, "jitter": jitter_ms or 0}))
+    return scenario.model_copy(update={"faults": faults})
+
+
+@dataclass
+class SweepOptions:
+    scenario_path: Path
+    latencies: list[int]
+    jitters: list[int] | None = None       # one per latency level, or one for all
+    users: list[int] | None = None         # the second axis
+    run: RunOptions = field(default_factory=lambda: RunOptions(scenario_path=Path()))
+
+
+@dataclass(frozen=True)
+class Level:
+    latency_ms: int
+    jitter_ms: int | None
+    users: int | None
+
+    @property
+    def name(self) -> str:
+        users = f"-users-{self.users}" if self.users is not None else ""
+        return f"latency-{self.latency_ms}ms{users}"
+
+
+def levels_of(options: SweepOptions) -> list[Level]:
+    jitters = options.jitters
+    if jitters is not None and len(jitters) not in (1, len(options.latencies)):
+        raise BadInput(f"--jitter: give one value or one per latency level ({len(options.latencies)}), "
+                       f"got {len(jitters)}")
+    pick = (lambda i: jitters[0] if len(jitters) == 1 else jitters[i]) if jitters else (lambda i: None)
+    return [Level(latency, pick(i), users) for users in (options.users or [None])
+            for i, latency in enumerate(options.latencies)]
+
+
+def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
+    """Every level in turn; 0 when every run completed (a sweep explores, it has no expectation to miss)."""
+    console = console or Console(stderr=True)
+    scenario = load_scenario(options.scenario_path)
+    levels = levels_of(options)
+    sweep_dir = options.run.out / f"sweep-{scenario.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    worst = 0
+    for level in levels:
+        console.rule(f"sweep {scenario.name}: {level.name}")
+        leveled = with_redis_latency(scenario, level.latency_ms, level.jitter_ms)
+        run_options = _level_options(options.run, options.scenario_path, leveled, level, sweep_dir)
+        code = Experiment(run_options, console=console).run()
+        if code not in (0, 1):   # 1 only says a verdict differed from its expectation: part of the answer
+            worst = code
+        run_dir = max(sweep_dir.glob(f"{level.name}-*"), key=lambda p: p.stat().st_mtime)
+        rows.extend(level_rows(run_dir, level))
+        if code >= 2 or code == 130 or code == 143:
+            break
+    summary = sweep_summary(scenario, rows)
+    write_sweep(sweep_dir, summary)
+    print_sweep(summary, sweep_dir, console)
+    return worst
+
+
+def _level_options(base: RunOptions, path: Path, scenario: Scenario, level: Level, sweep_dir: Path) -> RunOptions:
+    users = level.users if level.users is not None else base.users
+    return dataclasses.replace(base, scenario_path=path, scenario=scenario, run_name=level.name, out=sweep_dir,
+                               users=users)
+
+
+def level_rows(run_dir: Path, level: Level) -> list[dict[str, Any]]:
+    """One row per variant of a level's run, from its summary.json."""
+    summary_path = run_dir / "summary.json"
+    if not summary_path.exists():
+        return []
+    summary = json.loads(summary_path.read_text())
+    rows = []
+    for name in summary.get("variant_order", []):
+        variant = summary["variants"][name]
+        flow = variant.get("target_flow", {})
+        rows.append({"variant": name, "latency_ms": level.latency_ms, "jitter_ms": level.jitter_ms,
+                     "users": level.users, "flows": flow.get("flows"), "success_rate": flow.get("success_rate"),
+                     "ci_low": flow.get("ci_low"), "ci_high": flow.get("ci_high"), "verdict": variant.get("verdict"),
+                     "main_error": next(iter(variant.get("failures_by_kind") or {}), None),
+                     "run": run_dir.name})
+    return rows
+
+
+def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per variant (and users level): the lowest latency at which it no longer passes, or None if it always does."""
+    points: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r["latency_ms"]):
+        key = row["variant"] if row["users"] is None else f"{row['variant']} @ {row['users']} users"
+        entry = points.setdefault(key, {"variant": row["variant"], "users": row["users"], "breaks_at_ms": None,
+                                        "passes_up_to_ms": None})
+        if entry["breaks_at_ms"] is not None:
+            continue
+        if row["verdict"] == "pass":
+            entry["passes_up_to_ms"] = row["latency_ms"]
+        else:
+            entry["breaks_at_ms"] = row["latency_ms"]
+    return points
+
+
+def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"scenario": scenario.name, "parameter": "redis latency (ms)",
+            "target": scenario.target.model_dump(), "levels": rows, "breaking_points": breaking_points(rows)}
+
+
+def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
+    from harness.report.sweep_charts import dose_response_chart
+
+    (sweep_dir / SWEEP_JSON).write_text(json.dumps(summary, indent=2))
+    (sweep_dir / SWEEP_MD).write_text(sweep_markdown(summary))
+    (sweep_dir / DOSE_RESPONSE_PNG).write_bytes(dose_response_chart(summary))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def describe_break(point: dict[str, Any]) -> str:
+    if point["breaks_at_ms"] is None:
+        return "passes at every level"
+    if point["passes_up_to_ms"] is None:
+        return f"fails already at {point['breaks_at_ms']} ms"
+    return f"breaks at {point['breaks_at_ms']} ms (passes up to {point['passes_up_to_ms']} ms)"
+
+
+def sweep_markdown(summary: dict[str, Any]) -> str:
+    target = summary["target"]
+    lines = [f"# Sweep: {summary['scenario']} over {summary['parameter']}", "",
+             f"Target: {target['metric']} flow success >= {target['minimum']:.2%} at {target['confidence']:.0%} "
+             "confidence.", "", "| variant | users | latency ms | flows | success [CI] | verdict | main error |",
+             "|---|---|---|---|---|---|---|"]
+    for row in summary["levels"]:
+        lines.append(f"| {row['variant']} | {row['users'] or '-'} | {row['latency_ms']} | {row['flows'] or 0} | "
+                     f"{_pct(row['success_rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}] | "
+                     f"{row['verdict']} | {row['main_error'] or '-'} |")
+    lines += ["", "Breaking points (lowest latency at which the variant no longer passes):", ""]
+    lines += [f"- **{key}**: {describe_break(point)}" for key, point in summary["breaking_points"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def print_sweep(summary: dict[str, Any], sweep_dir: Path, console: Console) -> None:
+    table = Table(title=f"sweep {summary['scenario']}: {summary['parameter']}")
+    for column in ("variant", "users", "latency ms", "flows", "success [CI]", "verdict", "main error"):
+        table.add_column(column)
+    for row in summary["levels"]:
+        table.add_row(row["variant"], str(row["users"] or "-"), str(row["latency_ms"]), f"{row['flows'] or 0:,}",
+                      f"{_pct(row['success_rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}]",
+                      str(row["verdict"]), row["main_error"] or "-")
+    console.print(table)
+    for key, point in summary["breaking_points"].items():
+        console.print(f"{key}: {describe_break(point)}")
+    console.print(f"sweep folder: {sweep_dir}")

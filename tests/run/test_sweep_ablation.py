@@ -1,0 +1,130 @@
+"""Sweeps (levels, breaking points, dose-response) and ablation (steps, effects), on known inputs and real runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.ablation import ablation_effects, ablation_variants, with_ablation
+from harness.errors import BadInput
+from harness.scenario import load_scenario, parse_scenario
+from harness.sweep import SweepOptions, breaking_points, levels_of, parse_levels, with_redis_latency
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_parse_levels_sorts_levels_and_keeps_paired_jitter_order() -> None:
+    assert parse_levels("200,0,50", "--latency") == [0, 50, 200]
+    assert parse_levels("10,0,10", "--jitter", paired=True) == [10, 0, 10]
+    with pytest.raises(BadInput, match="--latency: must be comma-separated whole numbers >= 0, got 'x'"):
+        parse_levels("0,x", "--latency")
+    with pytest.raises(BadInput, match="--users: must be comma-separated whole numbers >= 1"):
+        parse_levels("0,10", "--users", minimum=1)
+
+
+def test_jitter_takes_one_value_or_one_per_level() -> None:
+    options = SweepOptions(scenario_path=Path("x"), latencies=[0, 100], jitters=[5], users=[10, 20])
+    assert [(lv.latency_ms, lv.jitter_ms, lv.users) for lv in levels_of(options)] == [
+        (0, 5, 10), (100, 5, 10), (0, 5, 20), (100, 5, 20)]
+    with pytest.raises(BadInput, match="--jitter: give one value or one per latency level"):
+        levels_of(SweepOptions(scenario_path=Path("x"), latencies=[0, 100, 200], jitters=[1, 2]))
+
+
+def test_with_redis_latency_sets_the_redis_latency_toxics_or_adds_one() -> None:
+    scenario = load_scenario(SCENARIOS / "mobile-latency.toml")
+    leveled = with_redis_latency(scenario, 300, 20)
+    latency = [f for f in leveled.faults if f.proxy == "redis" and f.type == "latency"]
+    assert [f.attributes for f in latency] == [{"latency": 300, "jitter": 20}]
+    bare = parse_scenario({})
+    added = with_redis_latency(bare, 80, None).faults
+    assert len(added) == 1 and added[0].attributes == {"latency": 80, "jitter": 0} and added[0].at == 0
+
+
+def row(variant: str, latency: int, verdict: str, users: int | None = None) -> dict:
+    return {"variant": variant, "latency_ms": latency, "users": users, "verdict": verdict}
+
+
+def test_breaking_point_is_the_lowest_level_that_no_longer_passes() -> None:
+    rows = [row("buggy", 0, "pass"), row("buggy", 50, "inconclusive"), row("buggy", 100, "pass"),
+            row("fixed", 0, "pass"), row("fixed", 50, "pass"), row("fixed", 100, "pass"),
+            row("slow", 0, "fail")]
+    points = breaking_points(rows)
+    assert points["buggy"]["breaks_at_ms"] == 50 and points["buggy"]["passes_up_to_ms"] == 0
+    assert points["fixed"]["breaks_at_ms"] is None
+    assert points["slow"]["breaks_at_ms"] == 0 and points["slow"]["passes_up_to_ms"] is None
+    two_axes = breaking_points([row("fixed", 0, "pass", 10), row("fixed", 0, "fail", 80)])
+    assert set(two_axes) == {"fixed @ 10 users", "fixed @ 80 users"}
+
+
+def test_ablation_steps_turn_one_fix_on_from_buggy_and_off_from_fixed() -> None:
+    scenario = parse_scenario({"variants": {
+        "buggy": {"profile": "buggy", "expect": "fail", "client": {"single_flight_bootstrap": False}},
+        "fixed": {"profile": "fixed", "expect": "pass", "client": {"single_flight_bootstrap": True}}}})
+    steps = ablation_variants(scenario)
+    names = list(steps)
+    assert (names[0], names[-1]) == ("buggy", "fixed")
+    assert steps["buggy+refresh_lock"].profile == "buggy"
+    assert steps["buggy+refresh_lock"].flags == {"refresh_lock": "true"}
+    assert steps["fixed-redis_timeout_ms"].flags == {"redis_timeout_ms": "100"}
+    assert steps["buggy+single_flight_bootstrap"].client == {"single_flight_bootstrap": True}
+    assert steps["fixed-single_flight_bootstrap"].client == {"single_flight_bootstrap": False}
+    assert all(v.expect is None for name, v in steps.items() if name not in ("buggy", "fixed"))
+    only = with_ablation(scenario, ["refresh_lock"]).variants
+    assert list(only) == ["buggy", "buggy+refresh_lock", "fixed-refresh_lock", "fixed"]
+    with pytest.raises(BadInput, match="--ablate-flags: unknown flag 'nope'"):
+        with_ablation(scenario, ["nope"])
+
+
+def test_ablation_effect_is_the_success_rate_change_with_an_interval() -> None:
+    def flow(successes: int, flows: int) -> dict:
+        return {"target_flow": {"successes": successes, "flows": flows}}
+
+    summary = {"target": {"metric": "login", "confidence": 0.95},
+               "variant_order": ["buggy", "buggy+await_session_write", "fixed-await_session_write", "fixed"],
+               "variants": {"buggy": flow(700, 1000), "buggy+await_session_write": flow(995, 1000),
+                            "fixed-await_session_write": flow(720, 1000), "fixed": flow(1000, 1000)}}
+    effects = {e["variant"]: e for e in ablation_effects(summary)["effects"]}
+    on, off = effects["buggy+await_session_write"], effects["fixed-await_session_write"]
+    assert on["effect"] == pytest.approx(0.295) and on["significant"]
+    assert on["ci_low"] < 0.295 < on["ci_high"]
+    assert off["effect"] == pytest.approx(-0.28) and off["ci_high"] < 0
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.slow
+def test_sweep_runs_each_level_and_writes_the_dose_response(tmp_path: Path) -> None:
+    result = harness("sweep", str(SCENARIOS / "mobile-latency.toml"), "--latency", "0,150", "--jitter", "0,100",
+                     "--variants", "buggy", "--duration", "8s", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    sweep_dir = next(tmp_path.glob("sweep-mobile-latency-*"))
+    summary = json.loads((sweep_dir / "sweep.json").read_text())
+    assert [(r["variant"], r["latency_ms"]) for r in summary["levels"]] == [("buggy", 0), ("buggy", 150)]
+    assert sorted(p.name.split("-2")[0] for p in sweep_dir.iterdir() if p.is_dir()) == [
+        "latency-0ms", "latency-150ms"]
+    by_level = {r["latency_ms"]: r for r in summary["levels"]}
+    assert by_level[150]["success_rate"] < 0.95  # the buggy service breaks under 150±100 ms
+    assert summary["breaking_points"]["buggy"]["breaks_at_ms"] == 150
+    assert (sweep_dir / "dose_response.png").stat().st_size > 10_000
+    assert "breaks at 150 ms" in (sweep_dir / "sweep.md").read_text()
+
+
+@pytest.mark.slow
+def test_ablation_reports_the_effect_of_each_flag(tmp_path: Path) -> None:
+    result = harness("run", str(SCENARIOS / "mobile-latency.toml"), "--ablate", "--ablate-flags",
+                     "await_session_write", "--duration", "8s", "--out", str(tmp_path))
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    run_dir = next(tmp_path.glob("mobile-latency-*"))
+    ablation = json.loads((run_dir / "ablation.json").read_text())
+    assert [e["variant"] for e in ablation["effects"]] == ["buggy+await_session_write", "fixed-await_session_write"]
+    assert all(e["effect"] is not None for e in ablation["effects"])
+    assert (run_dir / "charts" / "ablation.png").exists()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["variants"]["buggy+await_session_write"]["expect"] is None
