@@ -1,0 +1,84 @@
+"""`harness run --until-decided` on real processes: a clearly good variant stops early on a sequential pass."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.run.test_run_e2e import only_run_dir, pid_alive, read_records, started_pids
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+TINY = """
+[scenario]
+name = "tiny"
+description = "mobile-latency's load on the fixed variant, no faults: a variant that clearly meets 99%"
+
+[load]
+locustfile = "{locustfile}"
+users = 40
+spawn_rate = 20
+duration = "90s"
+seed = 7
+
+[load.classes.MobileUser]
+weight = 3
+wait = [0.2, 0.6]
+
+[load.classes.WebUser]
+weight = 1
+wait = [0.2, 0.6]
+
+[load.mobile_network]
+latency_ms = 40
+jitter_ms = 15
+
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+"""
+
+
+def harness(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness", *args]
+
+
+@pytest.mark.slow
+def test_fixed_variant_stops_early_on_a_sequential_pass(tmp_path: Path) -> None:
+    """Decided pass long before the 90 s maximum: exit 0, manifest and summary.json say when and why."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY.format(locustfile=SCENARIOS / "login_users.py"))
+    out = tmp_path / "reports"
+    started = time.monotonic()
+    result = subprocess.run(harness("run", str(scenario), "--until-decided", "--min-duration", "10s",
+                                    "--out", str(out)), capture_output=True, text=True, timeout=240,
+                            stdin=subprocess.DEVNULL)
+    wall_s = time.monotonic() - started
+    run_dir = only_run_dir(out)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())["variants"]["fixed"]
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    stopped = manifest["variants"]["fixed"]["stopped"]
+    assert stopped["reason"] == "decided: pass"
+    assert 10 <= stopped["at_s"] < 60 and stopped["low"] >= 0.99
+    assert wall_s < 90, f"the run took {wall_s:.0f} s: it did not stop early"
+    records, _ = read_records(run_dir)
+    assert records.t.max() < stopped["at_s"] + 15  # Locust stopped, not just the watching
+    assert (summary["verdict"], summary["verdict_method"]) == ("pass", "sequential")
+    assert summary["stopped"]["reason"] == "decided: pass"
+    assert summary["stopped"]["final"]["flows"] >= stopped["flows"]
+    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+
+
+def test_min_duration_without_until_decided_is_a_usage_error(tmp_path: Path) -> None:
+    """--min-duration alone is refused with one line and exit 2, before anything starts."""
+    result = subprocess.run(harness("run", str(SCENARIOS / "mobile-latency.toml"), "--min-duration", "10s",
+                                    "--out", str(tmp_path)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "harness: harness run: --min-duration goes with --until-decided"
