@@ -159,7 +159,9 @@ def test_dockerfile_builds_the_harness_image() -> None:
 
 def readme_docker_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+    # Fences pair line by line, so a ```toml block elsewhere cannot shift which text counts as shell.
+    blocks = [body for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+              if lang in ("", "sh", "bash", "console")]
     lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
     return [shlex.split(line) for line in lines if line.startswith("docker ")]
 
