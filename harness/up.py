@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import BadInput, HarnessError, StackError
 from harness.scenario import Scenario, load_scenario, locustfile_path
-from harness.stack.procs import ManagedProcess, free_port
+from harness.stack.procs import ManagedProcess, free_port, pid_alive
 
 STATE_FILE = "up.json"
 STOP_TIMEOUT_S = 5.0
@@ -61,11 +61,11 @@ class UpState:
 
 def read_cmdline(pid: int) -> list[str] | None:
     """The command line of a live process, None when it is gone (zombies included)."""
+    if not pid_alive(pid):
+        return None
     try:
-        if Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] == "Z":
-            return None
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, IndexError):
+    except OSError:
         return None
     return raw.rstrip(b"\0").decode(errors="replace").split("\0") if raw else None
 

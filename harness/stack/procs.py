@@ -33,6 +33,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def pid_alive(pid: int) -> bool:
+    """True while a process with this PID runs; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def python_module_command(module: str, *args: str) -> list[str]:
     """The command that runs a module of this package with the same interpreter."""
     return [sys.executable, "-m", module, *args]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from harness.stack import start_fault_proxy
+from harness.stack.procs import pid_alive
 from harness.watchdog import FAULT_PROXY_STATE, undo_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +58,6 @@ down = true
 profile = "buggy"
 expect = "fail"
 """
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie is dead for our purposes
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

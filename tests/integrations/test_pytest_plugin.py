@@ -14,6 +14,7 @@ import redis
 
 from harness.pytest_plugin import FaultProxy, ProxiedRedis, run_login_load, toxic
 from harness.stack import ServerProcess, start_fault_proxy
+from harness.stack.procs import pid_alive
 
 pytest_plugins = ["pytester"]
 
@@ -59,14 +60,6 @@ INNER_TEST = """
         with toxic(fault_proxy, proxied_redis, "latency", {"latency": 1000}):
             assert False, "the test fails with a toxic in place"
 """
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie is dead for our purposes
 
 
 def run_failing_inner_test(pytester: pytest.Pytester, tmp_path: Path, *args: str) -> dict:

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.stack import free_port
-from tests.run.test_run_e2e import SHORT, only_run_dir, pid_alive, started_pids
+from harness.stack.procs import pid_alive
+from tests.run.test_run_e2e import SHORT, only_run_dir, started_pids
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from harness.records import ERROR_KINDS, REQUEST_SCHEMA
 from harness.stack import ServerProcess
+from harness.stack.procs import pid_alive
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -74,17 +74,6 @@ def only_run_dir(out: Path) -> Path:
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def started_pids(manifest: dict) -> list[int]:
