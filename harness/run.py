@@ -285,16 +285,21 @@ class LiveTally:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
+        # The file name only narrows the search: "fixed-*" also matches an ablation step "fixed-FLAG-...",
+        # so rows are kept by their variant column.
         for path in sorted(self.records_dir.glob(f"{self.variant}-*.parquet")):
             if path.name in self._seen:
                 continue
+            try:
+                table = pq.read_table(path, columns=["variant", "kind", "name", "success"])
+            except (OSError, ValueError):
+                continue  # parts appear by atomic rename, so this is a damaged file; the report names it
             self._seen.add(path.name)
-            with contextlib.suppress(Exception):  # a part still being renamed is read next time
-                table = pq.read_table(path, columns=["kind", "name", "success"])
-                mask = pc.and_(pc.equal(table["kind"], "flow"), pc.equal(table["name"], self.metric))
-                flows = table.filter(mask)
-                self.flows += flows.num_rows
-                self.successes += int(pc.sum(flows["success"]).as_py() or 0)
+            mask = pc.and_(pc.and_(pc.equal(table["variant"], self.variant), pc.equal(table["kind"], "flow")),
+                           pc.equal(table["name"], self.metric))
+            flows = table.filter(mask)
+            self.flows += flows.num_rows
+            self.successes += int(pc.sum(flows["success"]).as_py() or 0)
 
     def describe(self) -> str:
         if not self.flows:
