@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.report.fmt import pct
+
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
@@ -46,10 +48,6 @@ def rows_of(run_dir: Path) -> list[dict]:
                      "main_error": f"{main} {share:.1%}" if main else "-", "verdict": v["verdict"],
                      "expect": v["expect"], "shown": v["shown"]})
     return rows
-
-
-def pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2%}"
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
-from harness.scenario import Scenario, Variant
+from harness.scenario import Scenario, Variant, flag_text
 
 ABLATION_JSON = "ablation.json"
 ABLATION_MD = "ablation.md"
@@ -30,8 +30,21 @@ def service_fix_flags() -> dict[str, tuple[Any, Any]]:
             if getattr(BUGGY, f.name) != getattr(FIXED, f.name)}
 
 
-def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+# An ablation step's name is its base's name, a sign and the flag: buggy+FLAG (turned on), fixed-FLAG (off).
+STEP_PREFIXES = {"buggy+": ("buggy", "on"), "fixed-": ("fixed", "off")}
+
+
+def step_of(name: str) -> tuple[str, str, str] | None:
+    """(base, direction, flag) of an ablation step's variant name; None for buggy, fixed or any other name."""
+    for prefix, (base, direction) in STEP_PREFIXES.items():
+        if name.startswith(prefix):
+            return base, direction, name[len(prefix):]
+    return None
+
+
+def _toggled(variant: Variant, field: str, name: str, value: Any) -> Variant:
+    """The variant with one service flag (field "flags") or client flag ("client") set; a step is not judged."""
+    return variant.model_copy(update={field: {**getattr(variant, field), name: value}, "expect": None})
 
 
 def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
@@ -45,14 +58,12 @@ def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
     client = {name: (buggy.client.get(name, False), fixed.client.get(name, False))
               for name in {*buggy.client, *fixed.client}
               if buggy.client.get(name, False) != fixed.client.get(name, False)}
-    for name, (_, on) in service.items():
-        steps[f"buggy+{name}"] = buggy.model_copy(update={"flags": {**buggy.flags, name: _text(on)}, "expect": None})
-    for name, (_, on) in client.items():
-        steps[f"buggy+{name}"] = buggy.model_copy(update={"client": {**buggy.client, name: on}, "expect": None})
-    for name, (off, _) in service.items():
-        steps[f"fixed-{name}"] = fixed.model_copy(update={"flags": {**fixed.flags, name: _text(off)}, "expect": None})
-    for name, (off, _) in client.items():
-        steps[f"fixed-{name}"] = fixed.model_copy(update={"client": {**fixed.client, name: off}, "expect": None})
+    toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service.items()]
+    toggles += [("client", name, off, on) for name, (off, on) in client.items()]
+    for field, name, _, on in toggles:
+        steps[f"buggy+{name}"] = _toggled(buggy, field, name, on)
+    for field, name, off, _ in toggles:
+        steps[f"fixed-{name}"] = _toggled(fixed, field, name, off)
     steps["fixed"] = fixed
     return steps
 
@@ -61,12 +72,12 @@ def with_ablation(scenario: Scenario, only: list[str] | None = None) -> Scenario
     """The scenario with its ablation steps as variants; `only` keeps the steps of those flags."""
     steps = ablation_variants(scenario)
     if only:
-        known = {name.split("+", 1)[-1].split("-", 1)[-1] for name in steps if name not in ("buggy", "fixed")}
-        unknown = [flag for flag in only if flag not in known]
+        flag_of = {name: step[2] for name in steps if (step := step_of(name)) is not None}
+        unknown = [flag for flag in only if flag not in flag_of.values()]
         if unknown:
-            raise BadInput(f"--ablate-flags: unknown flag {unknown[0]!r}; allowed: {', '.join(sorted(known))}")
-        steps = {name: v for name, v in steps.items()
-                 if name in ("buggy", "fixed") or name.split("+", 1)[-1].split("-", 1)[-1] in only}
+            allowed = ", ".join(sorted(set(flag_of.values())))
+            raise BadInput(f"--ablate-flags: unknown flag {unknown[0]!r}; allowed: {allowed}")
+        steps = {name: v for name, v in steps.items() if name not in flag_of or flag_of[name] in only}
     return scenario.model_copy(update={"variants": steps})
 
 
@@ -81,10 +92,10 @@ def ablation_effects(summary: dict[str, Any]) -> dict[str, Any]:
     confidence = summary["target"]["confidence"]
     effects = []
     for name in summary["variant_order"]:
-        base, direction, flag = ("buggy", "on", name[6:]) if name.startswith("buggy+") else (
-            ("fixed", "off", name[6:]) if name.startswith("fixed-") else (None, None, None))
-        if base is None:
+        step = step_of(name)
+        if step is None:
             continue
+        base, direction, flag = step
         comparison = compare_rates(_estimate(summary, base), _estimate(summary, name), confidence)
         flipped = None if comparison.difference is None else -comparison.difference  # failure -> success rate
         effects.append({
@@ -100,14 +111,21 @@ def _pp(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.2f} pp"
 
 
+COLUMNS = ("flag", "step", "effect", "interval", "significant")
+
+
+def effect_cells(effect: dict[str, Any]) -> list[str]:
+    """One effect as table cells, the same in the Markdown file and on the console."""
+    step = "on, from buggy" if effect["direction"] == "on" else "off, from fixed"
+    return [effect["flag"], step, _pp(effect["effect"]), f"[{_pp(effect['ci_low'])}, {_pp(effect['ci_high'])}]",
+            "yes" if effect["significant"] else "no"]
+
+
 def ablation_markdown(ablation: dict[str, Any]) -> str:
     lines = [f"# Ablation: each fix flag's effect on {ablation['metric']} flow success", "",
              f"Effect = success rate of the step minus its base, {ablation['confidence']:.0%} Newcombe interval.",
-             "", "| flag | step | effect | interval | significant |", "|---|---|---|---|---|"]
-    for e in ablation["effects"]:
-        step = "on, from buggy" if e["direction"] == "on" else "off, from fixed"
-        lines.append(f"| {e['flag']} | {step} | {_pp(e['effect'])} | [{_pp(e['ci_low'])}, {_pp(e['ci_high'])}] | "
-                     f"{'yes' if e['significant'] else 'no'} |")
+             "", f"| {' | '.join(COLUMNS)} |", "|---" * len(COLUMNS) + "|"]
+    lines += [f"| {' | '.join(effect_cells(e))} |" for e in ablation["effects"]]
     return "\n".join(lines) + "\n"
 
 
@@ -124,9 +142,8 @@ def write_ablation(run_dir: Path, console: Console) -> None:
     (run_dir / "charts").mkdir(exist_ok=True)
     (run_dir / "charts" / "ablation.png").write_bytes(ablation_chart(ablation))
     table = Table(title=f"ablation: effect on {ablation['metric']} flow success")
-    for column in ("flag", "step", "effect", "interval", "significant"):
+    for column in COLUMNS:
         table.add_column(column)
-    for e in ablation["effects"]:
-        table.add_row(e["flag"], "on, from buggy" if e["direction"] == "on" else "off, from fixed", _pp(e["effect"]),
-                      f"[{_pp(e['ci_low'])}, {_pp(e['ci_high'])}]", "yes" if e["significant"] else "no")
+    for effect in ablation["effects"]:
+        table.add_row(*effect_cells(effect))
     console.print(table)

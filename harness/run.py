@@ -28,7 +28,7 @@ from rich.console import Console
 from harness import __version__
 from harness.errors import BadInput, HarnessError
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
-from harness.scenario import Scenario, Variant, load_scenario, locustfile_path
+from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path
 
 if TYPE_CHECKING:
     from harness.analysis.sequential import Decision
@@ -346,6 +346,10 @@ class VariantRun:
             entry["ended_at"] = utc_iso()
             self.manifest.save()
 
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / LOGS_DIR / self.name
+
     def _processes(self) -> list[dict[str, Any]]:
         """Every process this variant started, by name and PID (for tests, `harness down` and people)."""
         procs = [*(self.stack.processes() if self.stack else []), *(self.locust.processes if self.locust else [])]
@@ -356,8 +360,8 @@ class VariantRun:
         from harness.watchdog import FAULT_PROXY_STATE
 
         scenario = self.scenario
-        spec = StackSpec(log_dir=self.run_dir / LOGS_DIR / self.name, fault_proxy=self.options.fault_proxy,
-                         profile=self.variant.profile, flags={k: _flag(v) for k, v in self.variant.flags.items()},
+        spec = StackSpec(log_dir=self.log_dir, fault_proxy=self.options.fault_proxy,
+                         profile=self.variant.profile, flags={k: flag_text(v) for k, v in self.variant.flags.items()},
                          service_users=scenario.service.users, service_workers=scenario.service.workers,
                          with_edge=scenario.uses_edge(), seed=scenario.load.seed,
                          state_file=self.run_dir / FAULT_PROXY_STATE)  # read by the watchdog after a crash
@@ -376,8 +380,8 @@ class VariantRun:
         plan = LoadPlan(
             locustfile=self.locustfile, host=self.stack.service_url, edge_host=self.stack.edge_url,
             users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, variant=self.name,
-            records_dir=self.run_dir / REQUESTS_DIR, started_file=self.run_dir / LOGS_DIR / self.name / "started.json",
-            csv_prefix=self.run_dir / LOCUST_DIR / self.name, log_dir=self.run_dir / LOGS_DIR / self.name,
+            records_dir=self.run_dir / REQUESTS_DIR, started_file=self.log_dir / "started.json",
+            csv_prefix=self.run_dir / LOCUST_DIR / self.name, log_dir=self.log_dir,
             classes={k: c.model_dump(mode="json") for k, c in load.classes.items()},
             client_flags=dict(self.variant.client), options=dict(load.options), seed=load.seed,
             users_in_service=self.scenario.service.users, workers=options.workers,
@@ -478,6 +482,3 @@ class VariantRun:
         if self.stack is not None:
             self.stack.stop(fast=fast)
 
-
-def _flag(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)

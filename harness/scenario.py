@@ -128,10 +128,6 @@ class Fault(Strict):
         return self
 
     @property
-    def toxic_name(self) -> str | None:
-        return None if self.down else (self.name or f"{self.type}_{self.stream}")
-
-    @property
     def label(self) -> str:
         if self.down:
             return f"{self.proxy} down"
@@ -141,6 +137,11 @@ class Fault(Strict):
             return f"{self.proxy} latency {attrs.get('latency', 0)}{jitter} ms"
         shown = ", ".join(f"{k}={v}" for k, v in attrs.items())
         return f"{self.proxy} {self.type} {shown}".strip()
+
+
+def flag_text(value: object) -> str:
+    """A flag value as the service's --flag NAME=VALUE takes it (true/false, not True/False)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class Variant(Strict):

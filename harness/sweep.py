@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import BadInput
+from harness.report.fmt import pct
 from harness.run import Experiment, RunOptions
 from harness.scenario import Fault, Scenario, load_scenario
 
@@ -166,8 +167,14 @@ def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
     (sweep_dir / DOSE_RESPONSE_PNG).write_bytes(dose_response_chart(summary))
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2%}"
+COLUMNS = ("variant", "users", "latency ms", "flows", "success [CI]", "verdict", "main error")
+
+
+def level_cells(row: dict[str, Any]) -> list[str]:
+    """One variant at one level as table cells, the same in sweep.md and on the console."""
+    return [row["variant"], str(row["users"] or "-"), str(row["latency_ms"]), f"{row['flows'] or 0:,}",
+            f"{pct(row['success_rate'])} [{pct(row['ci_low'])}, {pct(row['ci_high'])}]", str(row["verdict"]),
+            row["main_error"] or "-"]
 
 
 def describe_break(point: dict[str, Any]) -> str:
@@ -182,12 +189,8 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
     target = summary["target"]
     lines = [f"# Sweep: {summary['scenario']} over {summary['parameter']}", "",
              f"Target: {target['metric']} flow success >= {target['minimum']:.2%} at {target['confidence']:.0%} "
-             "confidence.", "", "| variant | users | latency ms | flows | success [CI] | verdict | main error |",
-             "|---|---|---|---|---|---|---|"]
-    for row in summary["levels"]:
-        lines.append(f"| {row['variant']} | {row['users'] or '-'} | {row['latency_ms']} | {row['flows'] or 0} | "
-                     f"{_pct(row['success_rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}] | "
-                     f"{row['verdict']} | {row['main_error'] or '-'} |")
+             "confidence.", "", f"| {' | '.join(COLUMNS)} |", "|---" * len(COLUMNS) + "|"]
+    lines += [f"| {' | '.join(level_cells(row))} |" for row in summary["levels"]]
     lines += ["", "Breaking points (lowest latency at which the variant no longer passes):", ""]
     lines += [f"- **{key}**: {describe_break(point)}" for key, point in summary["breaking_points"].items()]
     return "\n".join(lines) + "\n"
@@ -195,12 +198,10 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
 
 def print_sweep(summary: dict[str, Any], sweep_dir: Path, console: Console) -> None:
     table = Table(title=f"sweep {summary['scenario']}: {summary['parameter']}")
-    for column in ("variant", "users", "latency ms", "flows", "success [CI]", "verdict", "main error"):
+    for column in COLUMNS:
         table.add_column(column)
     for row in summary["levels"]:
-        table.add_row(row["variant"], str(row["users"] or "-"), str(row["latency_ms"]), f"{row['flows'] or 0:,}",
-                      f"{_pct(row['success_rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}]",
-                      str(row["verdict"]), row["main_error"] or "-")
+        table.add_row(*level_cells(row))
     console.print(table)
     for key, point in summary["breaking_points"].items():
         console.print(f"{key}: {describe_break(point)}")

@@ -129,6 +129,13 @@ class Session:
     access_token: str
     refresh_token: str
 
+    def refreshed(self, body: dict[str, Any]) -> Session:
+        """The same session with the pair a /token/refresh answered."""
+        return Session(self.session_id, body["access_token"], body["refresh_token"])
+
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
 
 class AuthUser(FastHttpUser):
     """A client of the reference auth service; `via_edge` users go through the edge proxy."""
@@ -200,6 +207,14 @@ class AuthUser(FastHttpUser):
             response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
         return (session if failure is None else None), response, failure
 
+    def one_step_flow(self, flow: str, method: str, path: str,
+                      **kwargs: Any) -> tuple[Any, tuple[str, str] | None]:
+        """A flow that is one HTTP step: the request row and its flow row."""
+        started, perf_start = time.time(), time.perf_counter()
+        response, failure = self.step(method, path, **kwargs)
+        self.record_flow(flow, started, perf_start, response.status_code, failure)
+        return response, failure
+
     def login_flow(self) -> Session | None:
         """The login flow: login then /me; it succeeds only if both do."""
         started, perf_start = time.time(), time.perf_counter()
@@ -207,43 +222,41 @@ class AuthUser(FastHttpUser):
         self.record_flow("login", started, perf_start, response.status_code, failure)
         return session
 
-    def refresh(self, refresh_token: str) -> tuple[Any, tuple[str, str] | None]:
-        return self.step("POST", "/token/refresh", json={"refresh_token": refresh_token})
+    def refreshes_at_once(self, refresh_token: str, callers: int,
+                          flow: str | None = None) -> list[tuple[Any, tuple[str, str] | None]]:
+        """`callers` refresh the same token at once; each is a `flow` row when a name is given.
+
+        Outcomes come in the order the callers finished.
+        """
+        outcomes: list[tuple[Any, tuple[str, str] | None]] = []
+        request = {"json": {"refresh_token": refresh_token}}
+
+        def one_caller() -> None:
+            if flow is None:
+                outcomes.append(self.step("POST", "/token/refresh", **request))
+            else:
+                outcomes.append(self.one_step_flow(flow, "POST", "/token/refresh", **request))
+
+        gevent.joinall([gevent.spawn(one_caller) for _ in range(callers)])
+        return outcomes
 
     def refresh_flow(self, session: Session, concurrent: int = 1) -> Session | None:
         """`concurrent` callers (tabs, requests) refresh the same token at once; one flow row each.
 
         Returns the session with the pair of the first caller that succeeded, or None when all failed.
         """
-        results: list[tuple[Any, tuple[str, str] | None]] = []
-
-        def one_caller() -> None:
-            started, perf_start = time.time(), time.perf_counter()
-            response, failure = self.refresh(session.refresh_token)
-            self.record_flow("refresh", started, perf_start, response.status_code, failure)
-            results.append((response, failure))
-
-        greenlets = [gevent.spawn(one_caller) for _ in range(concurrent)]
-        gevent.joinall(greenlets)
-        for response, failure in results:
+        for response, failure in self.refreshes_at_once(session.refresh_token, concurrent, flow="refresh"):
             if failure is None:
-                body = response.json()
-                return Session(session.session_id, body["access_token"], body["refresh_token"])
+                return session.refreshed(response.json())
         return None
 
     def protected_flow(self, session: Session) -> bool:
         """One call to a protected resource with the bearer token (token check + revocation lookup)."""
-        started, perf_start = time.time(), time.perf_counter()
-        response, failure = self.step("GET", "/protected", headers={"Authorization": f"Bearer {session.access_token}"})
-        self.record_flow("protected", started, perf_start, response.status_code, failure)
-        return failure is None
+        return self.one_step_flow("protected", "GET", "/protected", headers=session.bearer())[1] is None
 
     def session_flow(self, session: Session) -> bool:
         """Use an existing session (GET /me): a `session` flow row; session_not_found means it was lost."""
-        started, perf_start = time.time(), time.perf_counter()
-        response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
-        self.record_flow("session", started, perf_start, response.status_code, failure)
-        return failure is None
+        return self.one_step_flow("session", "GET", "/me", headers={"X-Session-ID": session.session_id})[1] is None
 
     def login_with_retry_after(self, budget_s: float) -> Session | None:
         """Login flow that honours 503 + Retry-After (what a client can do once errors are clear)."""
@@ -282,17 +295,12 @@ class BootstrapMixin:
             return
         started, perf_start = time.time(), time.perf_counter()
         bootstraps = 1 if self.client_flag("single_flight_bootstrap") else 2
-        outcomes: list[tuple[Any, tuple[str, str] | None]] = []
-        greenlets = [gevent.spawn(lambda: outcomes.append(self.refresh(self.stored.refresh_token)))
-                     for _ in range(bootstraps)]
-        gevent.joinall(greenlets)
+        outcomes = self.refreshes_at_once(self.stored.refresh_token, bootstraps)
         failure = next((f for _, f in outcomes if f is not None), None)
-        response = outcomes[-1][0]
+        response = outcomes[-1][0]  # the app keeps the pair of the bootstrap that finished last
         if failure is None:
-            body = outcomes[-1][0].json()
-            self.stored = Session(self.stored.session_id, body["access_token"], body["refresh_token"])
-            response, failure = self.step("GET", "/protected",
-                                          headers={"Authorization": f"Bearer {self.stored.access_token}"})
+            self.stored = self.stored.refreshed(response.json())
+            response, failure = self.step("GET", "/protected", headers=self.stored.bearer())
         if failure is not None:
             # What the app does on a failed bootstrap: it logs itself out and shows the login screen.
             self.client.request("POST", "/logout", name="/logout",
