@@ -141,14 +141,21 @@ def _comma_list(text: str | None) -> list[str] | None:
 @click.option("--fault-proxy", default="embedded", show_default=True, help="As for harness run.")
 @click.option("--out", default=Path("reports"), show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, help="Seed for the load's random choices and the fault proxy's draws.")
+@click.option("--until-decided", is_flag=True,
+              help="At each level, stop each variant once its verdict is decided (as for harness run).")
+@click.option("--min-duration", callback=_duration, help="With --until-decided: never stop before this (default 20s).")
 def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str | None, duration: float | None,
-          variants: str | None, fault_proxy: str, out: Path, seed: int | None) -> int:
+          variants: str | None, fault_proxy: str, out: Path, seed: int | None, until_decided: bool,
+          min_duration: float | None) -> int:
     """Run the variants at each Redis latency level (and users level); find each variant's breaking point."""
-    from harness.run import RunOptions
+    from harness.run import MIN_DURATION_S, RunOptions
     from harness.sweep import SweepOptions, parse_levels, run_sweep
 
+    if min_duration is not None and not until_decided:
+        raise click.UsageError("--min-duration goes with --until-decided")
     base = RunOptions(scenario_path=scenario, duration_s=duration, variants=_comma_list(variants),
-                      fault_proxy=fault_proxy, out=out, seed=seed)
+                      fault_proxy=fault_proxy, out=out, seed=seed, until_decided=until_decided,
+                      min_duration_s=MIN_DURATION_S if min_duration is None else min_duration)
     options = SweepOptions(scenario_path=scenario, latencies=parse_levels(latencies, "--latency"),
                            jitters=parse_levels(jitters, "--jitter", paired=True) if jitters else None,
                            users=parse_levels(users_levels, "--users", minimum=1) if users_levels else None, run=base)

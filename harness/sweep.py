@@ -18,7 +18,7 @@ from rich.table import Table
 
 from harness.errors import BadInput
 from harness.report.fmt import pct
-from harness.run import Experiment, RunOptions
+from harness.run import Experiment, RunOptions, apply_overrides
 from harness.scenario import Fault, Scenario, load_scenario
 
 SWEEP_JSON = "sweep.json"
@@ -93,6 +93,7 @@ def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
     console = console or Console(stderr=True)
     scenario = load_scenario(options.scenario_path)
     levels = levels_of(options)
+    apply_overrides(scenario, options.run)  # refuse a bad --variants before any level starts
     sweep_dir = options.run.out / f"sweep-{scenario.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     sweep_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -139,18 +140,26 @@ def level_rows(run_dir: Path, level: Level) -> list[dict[str, Any]]:
 
 
 def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per variant (and users level): the lowest latency at which it no longer passes, or None if it always does."""
+    """Per variant (and users level): where it breaks, where it still passes, and where the data cannot tell.
+
+    The breaking point is the lowest level whose verdict is *fail*: its interval lies wholly below the target.
+    A level whose interval straddles the target is *undecided*, not broken: calling a break there would be a
+    claim the data does not make (a buggy variant at 99.6% on 500 flows is neither shown to pass nor to fail).
+    `passes_up_to_ms` is the highest level below the break at which the variant passed.
+    """
     points: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: r["latency_ms"]):
         key = row["variant"] if row["users"] is None else f"{row['variant']} @ {row['users']} users"
         entry = points.setdefault(key, {"variant": row["variant"], "users": row["users"], "breaks_at_ms": None,
-                                        "passes_up_to_ms": None})
+                                        "passes_up_to_ms": None, "undecided_ms": []})
         if entry["breaks_at_ms"] is not None:
             continue
         if row["verdict"] == "pass":
             entry["passes_up_to_ms"] = row["latency_ms"]
-        else:
+        elif row["verdict"] == "fail":
             entry["breaks_at_ms"] = row["latency_ms"]
+        else:
+            entry["undecided_ms"].append(row["latency_ms"])
     return points
 
 
@@ -178,11 +187,17 @@ def level_cells(row: dict[str, Any]) -> list[str]:
 
 
 def describe_break(point: dict[str, Any]) -> str:
-    if point["breaks_at_ms"] is None:
-        return "passes at every level"
-    if point["passes_up_to_ms"] is None:
-        return f"fails already at {point['breaks_at_ms']} ms"
-    return f"breaks at {point['breaks_at_ms']} ms (passes up to {point['passes_up_to_ms']} ms)"
+    breaks, passes, undecided = point["breaks_at_ms"], point["passes_up_to_ms"], point.get("undecided_ms") or []
+    if breaks is None:
+        text = "does not fail at any level" if undecided else "passes at every level"
+    elif passes is None and not undecided:
+        text = f"fails already at {breaks} ms"
+    else:
+        text = f"breaks at {breaks} ms" + (f" (passes up to {passes} ms)" if passes is not None else "")
+    if undecided:
+        levels = ", ".join(f"{level} ms" for level in undecided)
+        text += f"; undecided at {levels} (interval straddles the target: run longer or use --until-decided)"
+    return text
 
 
 def sweep_markdown(summary: dict[str, Any]) -> str:
@@ -191,7 +206,8 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
              f"Target: {target['metric']} flow success >= {target['minimum']:.2%} at {target['confidence']:.0%} "
              "confidence.", "", f"| {' | '.join(COLUMNS)} |", "|---" * len(COLUMNS) + "|"]
     lines += [f"| {' | '.join(level_cells(row))} |" for row in summary["levels"]]
-    lines += ["", "Breaking points (lowest latency at which the variant no longer passes):", ""]
+    lines += ["", "Breaking points (lowest latency at which the variant fails: its interval lies below the target):",
+              ""]
     lines += [f"- **{key}**: {describe_break(point)}" for key, point in summary["breaking_points"].items()]
     return "\n".join(lines) + "\n"
 

@@ -36,6 +36,10 @@ def dose_response_chart(summary: dict[str, Any]) -> bytes:
             xs = [r["latency_ms"] for r in series]
             ys = [r["success_rate"] for r in series]
             ax.errorbar(xs, ys, yerr=_errors(series), fmt="o-", color=colour, capsize=4, lw=1.8, label=variant)
+            undecided = [r for r in series if r["verdict"] not in ("pass", "fail")]
+            if undecided:  # hollow: the interval straddles the target, so this level neither passes nor fails
+                ax.plot([r["latency_ms"] for r in undecided], [r["success_rate"] for r in undecided], "o",
+                        mfc="white", mec=colour, mew=1.8, ms=7, zorder=3)
             point = summary["breaking_points"].get(variant if users is None else f"{variant} @ {users} users")
             if point and point["breaks_at_ms"] is not None:
                 ax.axvline(point["breaks_at_ms"], color=colour, ls=":", lw=1.4)
@@ -43,6 +47,8 @@ def dose_response_chart(summary: dict[str, Any]) -> bytes:
                             xytext=(4, -16 - 14 * list(colours).index(variant)), textcoords="offset points",
                             color=colour, fontsize=9)
         ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
+        if any(r["verdict"] not in ("pass", "fail") for r in rows if r["users"] == users):
+            ax.plot([], [], "o", mfc="white", mec="grey", mew=1.8, label="undecided (interval straddles target)")
         ax.set_xscale("symlog", linthresh=50)
         levels = sorted({r["latency_ms"] for r in rows})
         ax.set_xticks(levels, [str(level) for level in levels])

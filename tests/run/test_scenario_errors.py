@@ -115,3 +115,17 @@ def test_cli_bad_flags_exit_2_with_one_line(tmp_path: Path, args: list[str], exp
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--latency", "0,fast"], "--latency"),
+    (["--latency", "0,100", "--min-duration", "5s"], "--min-duration goes with --until-decided"),
+    (["--latency", "0", "--variants", "nope"], "--variants: unknown variant 'nope'"),
+])
+def test_sweep_bad_flags_exit_2_with_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    result = run_cli("sweep", str(SCENARIOS / "mobile-latency.toml"), "--out", str(tmp_path), *args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())  # refused before any level ran
