@@ -79,7 +79,12 @@ def card(v: VariantResult, colour: str) -> str:
             f"{badge(v.verdict.value)}</div><div class=rate>{escape(fmt.rate_ci(v.rate))}</div>"
             f"<div>{expectation(v)}</div>"
             f"<div class=muted>{v.rate.n:,} flows · errors: {escape(fmt.main_errors(v.failures_by_kind, v.rate.n))}"
-            f"</div></div>")
+            f"</div>{stop_note(v)}</div>")
+
+
+def stop_note(v: VariantResult) -> str:
+    sentence = text.stop_sentence(v)
+    return "" if sentence is None else f"<div class='muted stop'>{escape(sentence)}</div>"
 
 
 def expectation(v: VariantResult) -> str:

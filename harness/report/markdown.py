@@ -19,6 +19,9 @@ def render_markdown(analysis: RunAnalysis) -> str:
                      f"**{v.verdict.value}** | {v.info.expect or '–'} | {text.shown_mark(v)} |")
     if analysis.pairs:
         lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
+    stops = [sentence for v in analysis.variants if (sentence := text.stop_sentence(v))]
+    if stops:
+        lines += ["", *[f"- {sentence}" for sentence in stops]]
     recoveries = [(v.name, r) for v in analysis.variants for r in v.recoveries]
     if recoveries:
         lines += ["", *[f"- {name}: “{r.label}” ended at {r.ended_s:.0f} s; "

@@ -34,6 +34,20 @@ def variant_sentence(v: VariantResult, minimum: float) -> str:
             f" over {v.rate.n:,} flows{expected}")
 
 
+def stop_sentence(v: VariantResult) -> str | None:
+    """`--until-decided`: when the load stopped and why, and the sequential verdict that judges the variant."""
+    stopped, final = v.info.stopped, v.sequential
+    if stopped is None or final is None:
+        return None
+    at, limit = stopped.get("at_s"), stopped.get("max_duration_s")
+    when = f"at {fmt.seconds(at)}" + (f" of {fmt.seconds(limit)}" if limit else "") if at is not None else ""
+    reason = stopped.get("reason") or "stopped"
+    early = "stopped early" if reason.startswith("decided") else "ran to its duration"
+    return (f"{v.name}: {early} {when} ({reason}); verdict by confidence sequence: {final.state} "
+            f"[{fmt.pct(final.low)}, {fmt.pct(final.high)}] over {final.n:,} flows "
+            "(anytime-valid, so stopping on it keeps the error rate at its nominal level)")
+
+
 def shown_mark(v: VariantResult) -> str:
     return {True: "yes", False: "NO", None: "–"}[v.shown]
 

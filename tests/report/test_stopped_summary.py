@@ -39,3 +39,22 @@ def test_after_early_stopping_the_sequence_decides_on_every_recorded_flow(tmp_pa
     final = fixed["stopped"]["final"]
     assert (final["state"], final["flows"], final["successes"]) == ("undecided", 2000, 1990)
     assert final["low"] < 0.99 < final["high"]
+
+
+def test_summary_md_and_report_html_say_when_and_why_the_load_stopped(tmp_path):
+    """A reader of the ticket table or the page learns the load stopped early and which statistic judged it."""
+    run_dir = tmp_path / "run"
+    stopped_run(run_dir, {**STOPPED, "max_duration_s": 120.0})
+    markdown = (run_dir / "summary.md").read_text()
+    expected = ("fixed: stopped early at 42 s of 120 s (decided: pass); verdict by confidence sequence: undecided "
+                "[98.")
+    assert expected in markdown
+    assert "over 2,000 flows" in markdown
+    assert expected in (run_dir / "report.html").read_text()
+
+
+def test_without_early_stopping_the_outputs_say_nothing_about_stopping(tmp_path):
+    run_dir = tmp_path / "run"
+    stopped_run(run_dir, None)
+    assert "confidence sequence" not in (run_dir / "summary.md").read_text()
+    assert "stopped early" not in (run_dir / "report.html").read_text()
