@@ -42,18 +42,26 @@ def parse_levels(text: str, flag: str, minimum: int = 0, paired: bool = False) -
 
 
 def with_redis_latency(scenario: Scenario, latency_ms: int, jitter_ms: int | None) -> Scenario:
-    """The scenario with every Redis latency toxic set to this level (one is added for the whole run if none)."""
-    faults, found = [], False
-    for fault in scenario.faults:
-        if fault.proxy == "redis" and fault.type == "latency":
-            attributes = {**fault.attributes, "latency": latency_ms}
-            if jitter_ms is not None:
-                attributes["jitter"] = jitter_ms
-            fault, found = fault.model_copy(update={"attributes": attributes}), True
-        faults.append(fault)
-    if not found:
+    """The scenario at one level: its Redis latency held at `latency_ms` (± `jitter_ms`) for the whole run.
+
+    The swept toxic is the scenario's first Redis latency toxic that applies to every connection (toxicity 1);
+    others, such as spikes on a share of connections, stay as written. It is held from the start to the end
+    of the run, so a level's success rate is the rate under that latency, not diluted by fault-free seconds
+    before or after its window (and `--until-decided` judges the level, not the warm-up). With no such toxic,
+    one is added.
+    """
+    faults = list(scenario.faults)
+    swept = next((i for i, f in enumerate(faults)
+                  if f.proxy == "redis" and f.type == "latency" and f.toxicity == 1.0), None)
+    if swept is None:
         faults.append(Fault(proxy="redis", at=0, type="latency", stream="upstream",
                             attributes={"latency": latency_ms, "jitter": jitter_ms or 0}))
+    else:
+        fault = faults[swept]
+        attributes = {**fault.attributes, "latency": latency_ms}
+        if jitter_ms is not None:
+            attributes["jitter"] = jitter_ms
+        faults[swept] = fault.model_copy(update={"attributes": attributes, "at": 0.0, "duration": None})
     return scenario.model_copy(update={"faults": faults})
 
 

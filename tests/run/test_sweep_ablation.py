@@ -34,14 +34,25 @@ def test_jitter_takes_one_value_or_one_per_level() -> None:
         levels_of(SweepOptions(scenario_path=Path("x"), latencies=[0, 100, 200], jitters=[1, 2]))
 
 
-def test_with_redis_latency_sets_the_redis_latency_toxics_or_adds_one() -> None:
+def test_with_redis_latency_holds_the_swept_toxic_for_the_whole_run_or_adds_one() -> None:
     scenario = load_scenario(SCENARIOS / "mobile-latency.toml")
     leveled = with_redis_latency(scenario, 300, 20)
     latency = [f for f in leveled.faults if f.proxy == "redis" and f.type == "latency"]
-    assert [f.attributes for f in latency] == [{"latency": 300, "jitter": 20}]
+    assert [(f.attributes, f.at, f.duration) for f in latency] == [({"latency": 300, "jitter": 20}, 0.0, None)]
+    assert scenario.faults[0].at == 5.0  # the scenario itself is not changed
     bare = parse_scenario({})
     added = with_redis_latency(bare, 80, None).faults
     assert len(added) == 1 and added[0].attributes == {"latency": 80, "jitter": 0} and added[0].at == 0
+
+
+def test_with_redis_latency_sweeps_the_base_latency_and_keeps_spikes_on_some_connections() -> None:
+    scenario = load_scenario(SCENARIOS / "slow-redis-session-creation.toml")
+    leveled = with_redis_latency(scenario, 120, None)
+    before = [(f.type, f.stream, f.toxicity, f.attributes) for f in scenario.faults]
+    after = [(f.type, f.stream, f.toxicity, f.attributes) for f in leveled.faults]
+    assert after[0] == ("latency", "upstream", 1.0, {**scenario.faults[0].attributes, "latency": 120})
+    assert after[1:] == before[1:]  # the 1-2 s spikes on 10% of connections and the resets are untouched
+    assert [f.at for f in leveled.faults[1:]] == [f.at for f in scenario.faults[1:]]
 
 
 def row(variant: str, latency: int, verdict: str, users: int | None = None) -> dict:
