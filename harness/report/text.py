@@ -39,11 +39,12 @@ def stop_sentence(v: VariantResult) -> str | None:
     stopped, final = v.info.stopped, v.sequential
     if stopped is None or final is None:
         return None
-    at, limit = stopped.get("at_s"), stopped.get("max_duration_s")
-    when = f"at {fmt.seconds(at)}" + (f" of {fmt.seconds(limit)}" if limit else "") if at is not None else ""
-    reason = stopped.get("reason") or "stopped"
-    early = "stopped early" if reason.startswith("decided") else "ran to its duration"
-    return (f"{v.name}: {early} {when} ({reason}); verdict by confidence sequence: {final.state} "
+    reason, limit = stopped.get("reason") or "", fmt.seconds(stopped.get("max_duration_s"))
+    if reason.startswith("decided"):
+        how = f"stopped early at {fmt.seconds(stopped.get('at_s'))} of {limit} ({reason})"
+    else:
+        how = f"ran to its maximum duration ({limit}) undecided"
+    return (f"{v.name}: {how}; verdict by confidence sequence: {final.state} "
             f"[{fmt.pct(final.low)}, {fmt.pct(final.high)}] over {final.n:,} flows "
             "(anytime-valid, so stopping on it keeps the error rate at its nominal level)")
 

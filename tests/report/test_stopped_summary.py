@@ -58,3 +58,10 @@ def test_without_early_stopping_the_outputs_say_nothing_about_stopping(tmp_path)
     stopped_run(run_dir, None)
     assert "confidence sequence" not in (run_dir / "summary.md").read_text()
     assert "stopped early" not in (run_dir / "report.html").read_text()
+
+
+def test_a_variant_that_reached_its_maximum_undecided_is_said_to_have_run_its_full_duration(tmp_path):
+    run_dir = tmp_path / "run"
+    stopped_run(run_dir, {**STOPPED, "at_s": 120.0, "reason": "max duration", "max_duration_s": 120.0})
+    assert ("fixed: ran to its maximum duration (120 s) undecided; verdict by confidence sequence: undecided"
+            in (run_dir / "summary.md").read_text())
