@@ -26,7 +26,6 @@ def dose_response_chart(summary: dict[str, Any]) -> bytes:
     colours = variant_colours(list(dict.fromkeys(r["variant"] for r in rows)))  # in the run's variant order
     fig = Figure(figsize=(6.5 * len(users_levels), 4.4))
     target = summary["target"]["minimum"]
-    levels = sorted({r["latency_ms"] for r in rows})
     for index, users in enumerate(users_levels):
         ax = fig.add_subplot(1, len(users_levels), index + 1)
         for variant, colour in colours.items():
@@ -43,18 +42,14 @@ def dose_response_chart(summary: dict[str, Any]) -> bytes:
                         mfc="white", mec=colour, mew=1.8, ms=7, zorder=3)
             point = summary["breaking_points"].get(variant if users is None else f"{variant} @ {users} users")
             if point and point["breaks_at_ms"] is not None:
-                ax.axvline(point["breaks_at_ms"], color=colour, ls=":", lw=1.4)
-                # The label reads rightwards from the line, or leftwards past the middle level (it would be cut off).
-                right_half = levels.index(point["breaks_at_ms"]) > (len(levels) - 1) / 2
-                ax.annotate(f"{variant} breaks at {point['breaks_at_ms']} ms", (point["breaks_at_ms"], target),
-                            xytext=(-4 if right_half else 4, -16 - 14 * list(colours).index(variant)),
-                            textcoords="offset points", ha="right" if right_half else "left", color=colour,
-                            fontsize=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
-                            zorder=4)
+                # Named in the legend, not on the plot, where a label would cover data points.
+                ax.axvline(point["breaks_at_ms"], color=colour, ls=":", lw=1.4,
+                           label=f"{variant} breaks at {point['breaks_at_ms']} ms")
         ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
         if any(r["verdict"] not in ("pass", "fail") for r in rows if r["users"] == users):
             ax.plot([], [], "o", mfc="white", mec="grey", mew=1.8, label="undecided (interval straddles target)")
         ax.set_xscale("symlog", linthresh=50)
+        levels = sorted({r["latency_ms"] for r in rows})
         ax.set_xticks(levels, [str(level) for level in levels])
         ax.minorticks_off()
         ax.set_xlabel("Redis latency added (ms, symlog scale)")
@@ -62,7 +57,7 @@ def dose_response_chart(summary: dict[str, Any]) -> bytes:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_title(f"{summary['scenario']}" + (f", {users} users" if users is not None else ""))
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=9)
+        ax.legend(loc="best", fontsize=9)
     return png(fig)
 
 
