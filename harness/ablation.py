@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
+from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
 
 ABLATION_JSON = "ablation.json"
@@ -124,8 +124,7 @@ def effect_cells(effect: dict[str, Any]) -> list[str]:
 def ablation_markdown(ablation: dict[str, Any]) -> str:
     lines = [f"# Ablation: each fix flag's effect on {ablation['metric']} flow success", "",
              f"Effect = success rate of the step minus its base, {ablation['confidence']:.0%} Newcombe interval.",
-             "", f"| {' | '.join(COLUMNS)} |", "|---" * len(COLUMNS) + "|"]
-    lines += [f"| {' | '.join(effect_cells(e))} |" for e in ablation["effects"]]
+             "", *markdown_table(COLUMNS, (effect_cells(e) for e in ablation["effects"]))]
     return "\n".join(lines) + "\n"
 
 
@@ -141,9 +140,5 @@ def write_ablation(run_dir: Path, console: Console) -> None:
     (run_dir / ABLATION_MD).write_text(ablation_markdown(ablation))
     (run_dir / "charts").mkdir(exist_ok=True)
     (run_dir / "charts" / "ablation.png").write_bytes(ablation_chart(ablation))
-    table = Table(title=f"ablation: effect on {ablation['metric']} flow success")
-    for column in COLUMNS:
-        table.add_column(column)
-    for effect in ablation["effects"]:
-        table.add_row(*effect_cells(effect))
-    console.print(table)
+    console.print(console_table(f"ablation: effect on {ablation['metric']} flow success", COLUMNS,
+                                (effect_cells(e) for e in ablation["effects"])))

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from harness.errors import BadInput
-from harness.report.fmt import pct
+from harness.report.fmt import console_table, markdown_table, pct
 from harness.run import Experiment, RunOptions, apply_overrides
 from harness.scenario import Fault, Scenario, load_scenario
 
@@ -212,8 +211,7 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
     target = summary["target"]
     lines = [f"# Sweep: {summary['scenario']} over {summary['parameter']}", "",
              f"Target: {target['metric']} flow success >= {target['minimum']:.2%} at {target['confidence']:.0%} "
-             "confidence.", "", f"| {' | '.join(COLUMNS)} |", "|---" * len(COLUMNS) + "|"]
-    lines += [f"| {' | '.join(level_cells(row))} |" for row in summary["levels"]]
+             "confidence.", "", *markdown_table(COLUMNS, (level_cells(row) for row in summary["levels"]))]
     lines += ["", "Breaking points (lowest latency at which the variant fails: its interval lies below the target):",
               ""]
     lines += [f"- **{key}**: {describe_break(point)}" for key, point in summary["breaking_points"].items()]
@@ -221,12 +219,8 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
 
 
 def print_sweep(summary: dict[str, Any], sweep_dir: Path, console: Console) -> None:
-    table = Table(title=f"sweep {summary['scenario']}: {summary['parameter']}")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in summary["levels"]:
-        table.add_row(*level_cells(row))
-    console.print(table)
+    console.print(console_table(f"sweep {summary['scenario']}: {summary['parameter']}", COLUMNS,
+                                (level_cells(row) for row in summary["levels"])))
     for key, point in summary["breaking_points"].items():
         console.print(f"{key}: {describe_break(point)}")
     console.print(f"sweep folder: {sweep_dir}")

@@ -1,8 +1,11 @@
-"""Number formatting shared by the console table, Markdown, HTML and JUnit outputs."""
+"""Number and table formatting shared by the console table, Markdown, HTML and JUnit outputs."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+
+from rich.table import Table
 
 from harness.analysis.stats import RateEstimate
 
@@ -42,3 +45,18 @@ def main_errors(failures_by_kind: dict[str, int], n: int, top: int = 2) -> str:
     if not failures_by_kind:
         return "none"
     return ", ".join(f"{kind} {pct(count / n, 1)}" for kind, count in list(failures_by_kind.items())[:top])
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A plain Markdown table, as lines: header, separator, one line per row."""
+    return [f"| {' | '.join(columns)} |", "|---" * len(columns) + "|", *(f"| {' | '.join(row)} |" for row in rows)]
+
+
+def console_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """The same cells as a rich table for the terminal."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
