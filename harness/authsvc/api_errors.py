@@ -70,6 +70,11 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8): a bad body like any other, so the 422
+        # that /openapi.json lists, not an unlisted 400.
+        request.app.state.service.count_failure(request.url.path, "bad_request")
+        return error_response(422, "bad_request", f"body: {exc.detail}; allowed: a UTF-8 JSON object")
     code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
     return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 

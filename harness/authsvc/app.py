@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from harness.authsvc.api_errors import ApiError, install_error_handlers, redis_failure, session_not_found
+from harness.authsvc.limits import HeaderLimit
 from harness.authsvc.metrics import Metrics
 from harness.authsvc.service import AuthService, ServiceSettings
 
@@ -110,6 +111,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app = FastAPI(title="auth-chaos-harness reference auth service", version="1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(HeaderLimit)
     _add_session_routes(app)
     _add_token_routes(app)
     _add_ops_routes(app, settings, metrics)

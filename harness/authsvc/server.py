@@ -21,6 +21,7 @@ from uvicorn.supervisors import Multiprocess
 
 from harness.authsvc.app import AppFactory
 from harness.authsvc.flags import resolve_flags
+from harness.authsvc.limits import BoundedHeadProtocol
 from harness.authsvc.service import ServiceSettings
 from harness.authsvc.users import seed_users
 from harness.errors import BadInput, StackError
@@ -89,7 +90,7 @@ class _StopOnSignal(uvicorn.Server):
 
 
 def _uvicorn_config(settings: ServiceSettings, workers: int) -> uvicorn.Config:
-    return uvicorn.Config(AppFactory(settings), factory=True, workers=workers, loop="uvloop", http="httptools",
+    return uvicorn.Config(AppFactory(settings), factory=True, workers=workers, loop="uvloop", http=BoundedHeadProtocol,
                           lifespan="on", access_log=False, log_level="warning", timeout_graceful_shutdown=3,
                           backlog=2048)
 

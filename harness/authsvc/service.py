@@ -118,6 +118,9 @@ class AuthService:
         return claims
 
     async def logout(self, session_id: str, token_id: str | None) -> None:
+        # Checked here, not only by the route: a value that is not one of our ids must never become a Redis key.
+        if not looks_like_opaque_token(session_id):
+            raise session_not_found()
         await self._redis(self.store.logout(session_id, token_id))
         self.validator.forget_session(session_id)
 

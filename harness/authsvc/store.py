@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -24,6 +25,21 @@ log = logging.getLogger("harness.authsvc")
 # Compare-and-delete: only the holder of the lock releases it, never a caller whose lock already expired.
 _RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _LOCK_POLL_S = 0.01
+# Rotate only while the family is alive (logout deletes rtcur) and, under the lock, only from the current
+# token. A retry of a write that landed finds its own successor current and counts as done.
+# KEYS: rtcur, rt:new, rt:old, rtdone:old.
+_ROTATE = """
+local current = redis.call('get', KEYS[1])
+if current == ARGV[2] then return 1 end
+if not current or (ARGV[8] == '1' and current ~= ARGV[1]) then return 0 end
+redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4])
+redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[4])
+if ARGV[5] == '' then redis.call('del', KEYS[3]) else redis.call('set', KEYS[3], ARGV[5], 'EX', ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('set', KEYS[4], ARGV[6], 'EX', ARGV[7]) end
+return 1
+"""
+# A refresh that passed its checks just before a logout may still sign one access token after it.
+_IN_FLIGHT_MARGIN_S = 60
 
 
 def session_key(session_id: str) -> str:
@@ -147,30 +163,42 @@ class SessionStore:
     async def _rotate_unlocked(self, digest: str, remember: bool) -> Rotation:
         # Read, check, write: without a lock, concurrent callers all pass the check, each writes its own
         # successor, and only the last written stays current (the others are rotated out).
-        raw = await self.calls.run("refresh_read", lambda: self.client.get(refresh_key(digest)))
-        if raw is None:
-            raise invalid_token("Refresh token rotated, revoked or unknown")
-        data = json.loads(raw)
+        data = await self._refresh_record(digest)
         session_id = data["sid"]
+        if data.get("rotated"):
+            # Reached only with the grace window's lock (remember=True): the grace key is gone, so this is a
+            # reuse of a rotated token outside the window: the token has leaked, end its whole family.
+            await self.end_family(session_id, token_id=None)
+            raise invalid_token("Refresh token reused after rotation; the session is ended")
         current = await self.calls.run("refresh_current",
                                        lambda: self.client.get(current_refresh_key(session_id)))
         if current is None or current.decode() != digest:
             raise invalid_token("Refresh token rotated, revoked or unknown")
         rotation = Rotation(user=data["user"], session_id=session_id, refresh_token=new_opaque_token())
-        await self.calls.run("refresh_write", lambda: self._write_rotation(digest, rotation, remember))
+        written = await self.calls.run("refresh_write", lambda: self._write_rotation(digest, rotation, remember))
+        if not written:
+            raise invalid_token("Refresh token rotated, revoked or unknown")  # logged out meanwhile
         return rotation
 
-    async def _write_rotation(self, old_digest: str, rotation: Rotation, remember: bool) -> None:
-        ttl = self.flags.session_ttl_s
+    async def _refresh_record(self, digest: str) -> dict[str, Any]:
+        raw = await self.calls.run("refresh_read", lambda: self.client.get(refresh_key(digest)))
+        if raw is None:
+            raise invalid_token("Refresh token rotated, revoked or unknown")
+        return json.loads(raw)
+
+    async def _write_rotation(self, old_digest: str, rotation: Rotation, remember: bool) -> bool:
+        """One script, so a logout between our check and our write is never undone; False when it came first."""
         new_digest = token_digest(rotation.refresh_token)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(refresh_key(new_digest), json.dumps({"user": rotation.user, "sid": rotation.session_id}), ex=ttl)
-            pipe.set(current_refresh_key(rotation.session_id), new_digest, ex=ttl)
-            pipe.delete(refresh_key(old_digest))
-            if remember:
-                # Callers that lost the lock race get this same successor during the grace window.
-                pipe.set(_rotated_key(old_digest), json.dumps(rotation.__dict__), ex=self.flags.refresh_grace_s)
-            await pipe.execute()
+        keys = [current_refresh_key(rotation.session_id), refresh_key(new_digest), refresh_key(old_digest),
+                _rotated_key(old_digest)]
+        family = json.dumps({"user": rotation.user, "sid": rotation.session_id})
+        # With the lock, the old token is kept, marked rotated, so a later reuse is recognised as one.
+        rotated = json.dumps({"user": rotation.user, "sid": rotation.session_id, "rotated": True}) if remember else ""
+        grace = json.dumps(rotation.__dict__) if remember else ""
+        written = await self.client.eval(_ROTATE, len(keys), *keys, old_digest, new_digest, family,
+                                         self.flags.session_ttl_s, rotated, grace, self.flags.refresh_grace_s,
+                                         "1" if remember else "0")
+        return bool(written)
 
     async def _rotate_locked(self, digest: str) -> Rotation:
         """One caller per token rotates under a Redis lock; the others wait and get the same successor."""
@@ -212,8 +240,16 @@ class SessionStore:
             log.warning("refresh lock not released, it will expire: %s: %s", type(exc).__name__, exc)
 
     async def _rotated(self, digest: str) -> Rotation | None:
+        """The successor handed out in the grace window, while the token family is alive (not logged out)."""
         raw = await self.calls.run("refresh_grace_read", lambda: self.client.get(_rotated_key(digest)))
-        return Rotation(**json.loads(raw)) if raw is not None else None
+        if raw is None:
+            return None
+        rotation = Rotation(**json.loads(raw))
+        alive = await self.calls.run("refresh_family_alive",
+                                     lambda: self.client.exists(current_refresh_key(rotation.session_id)))
+        if not alive:
+            raise invalid_token("Refresh token rotated, revoked or unknown")
+        return rotation
 
     def _lock_ms(self) -> int:
         # Longer than a whole rotation can take: three calls, each up to three attempts plus backoff.
@@ -222,8 +258,13 @@ class SessionStore:
     # --- logout ------------------------------------------------------------------------------------------------
 
     async def logout(self, session_id: str, token_id: str | None) -> None:
-        """Delete the session and its refresh token; its access tokens are revoked for their remaining life."""
-        ttl = self.flags.access_ttl_s
+        """End the session's whole token family: its record, its refresh tokens, its access tokens."""
+        await self.end_family(session_id, token_id)
+
+    async def end_family(self, session_id: str, token_id: str | None) -> None:
+        # Without rtcur no refresh token of the family rotates any more, nor gets its grace successor; the
+        # marker outlives any access token issued before it, plus a margin for a refresh in flight.
+        ttl = self.flags.access_ttl_s + _IN_FLIGHT_MARGIN_S
 
         async def write() -> None:
             async with self.client.pipeline(transaction=True) as pipe:
