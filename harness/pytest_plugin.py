@@ -157,7 +157,7 @@ def run_login_load(service_url: str, users: int = 10, duration_s: float = 10.0, 
                    locustfile: Path | None = None, out_dir: Path | None = None, confidence: float = 0.95,
                    flow: str = "login", seed: int = 1, users_in_service: int = 1000) -> LoadResult:
     """Run real Locust (headless, its own process) against `service_url`; return the `flow` success rate."""
-    from harness.load.runner import STOP_TIMEOUT_S, LoadPlan, LocustRun
+    from harness.load.runner import LoadPlan
 
     locustfile = locustfile or DEFAULT_LOCUSTFILE
     if not locustfile.is_file():
@@ -168,6 +168,49 @@ def run_login_load(service_url: str, users: int = 10, duration_s: float = 10.0, 
                     records_dir=out / "requests", started_file=out / "started.json", csv_prefix=out / "locust" / "run",
                     log_dir=out / "logs", classes={user_class: {"weight": 1, "wait": list(wait)}}, client_flags={},
                     options={}, seed=seed, users_in_service=users_in_service)
+    _run_to_end(plan)
+    return load_result(out / "requests", flow, confidence)
+
+
+def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials: dict[str, Any] | None = None,
+                   setup: list[dict[str, Any]] | None = None, error_kinds: list[dict[str, Any]] | None = None,
+                   users: int = 10, duration_s: float = 10.0, spawn_rate: float | None = None,
+                   edge_url: str | None = None, out_dir: Path | None = None, confidence: float = 0.95,
+                   flow: str | None = None, seed: int = 1, users_in_service: int = 1000) -> LoadResult:
+    """Run declarative flows (the tables of `[[load.flows]]`, `[load.credentials]`, `[load.setup]` steps and
+    `[[load.error_kinds]]`, as dicts) with real Locust against `service_url`; return the success rate of
+    `flow` (default the first flow). `via_edge` flows go to `edge_url`. A bad table raises BadInput, one line.
+    """
+    from harness.load.runner import LoadPlan
+    from harness.scenario import DECLARATIVE_LOCUSTFILE, parse_scenario
+    from harness.scenario_flows import DECLARATIVE_USER
+
+    table: dict[str, Any] = {"flows": flows, "error_kinds": error_kinds or []}
+    if credentials is not None:
+        table["credentials"] = credentials
+    if setup is not None:
+        table["setup"] = {"steps": setup}
+    load = parse_scenario({"load": table}, "run_flows_load").load
+    if load.credentials is not None:
+        try:
+            load = load.model_copy(update={"credentials": load.credentials.resolved(Path.cwd())})
+        except ValueError as exc:
+            raise BadInput(f"run_flows_load: credentials.file: {exc}") from None
+    out = out_dir or Path(tempfile.mkdtemp(prefix="harness-load-"))
+    plan = LoadPlan(locustfile=DECLARATIVE_LOCUSTFILE, host=service_url, edge_host=edge_url or service_url,
+                    users=users, spawn_rate=spawn_rate or users, duration_s=duration_s, variant="pytest",
+                    records_dir=out / "requests", started_file=out / "started.json", csv_prefix=out / "locust" / "run",
+                    log_dir=out / "logs", classes={DECLARATIVE_USER: {"weight": 1}}, client_flags={},
+                    options={}, seed=seed, users_in_service=users_in_service, flows=load.flows_spec())
+    _run_to_end(plan)
+    return load_result(out / "requests", flow or load.flows[0].name, confidence)
+
+
+def _run_to_end(plan: Any) -> None:
+    """Start Locust for `plan`, wait until it ends by itself, stop it by PID whatever happens."""
+    from harness.load.runner import STOP_TIMEOUT_S, LocustRun
+
+    duration_s = plan.duration_s
     run = LocustRun(plan).start()
     try:
         run.wait_started()
@@ -178,7 +221,6 @@ def run_login_load(service_url: str, users: int = 10, duration_s: float = 10.0, 
             time.sleep(0.2)
     finally:
         run.stop()
-    return load_result(out / "requests", flow, confidence)
 
 
 def load_result(records_dir: Path, flow: str, confidence: float) -> LoadResult:

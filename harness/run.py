@@ -385,7 +385,8 @@ class VariantRun:
             classes={k: c.model_dump(mode="json") for k, c in load.classes.items()},
             client_flags=dict(self.variant.client), options=dict(load.options), seed=load.seed,
             users_in_service=self.scenario.service.users, workers=options.workers,
-            master_bind=options.master_bind, expect_workers=options.expect_workers)
+            master_bind=options.master_bind, expect_workers=options.expect_workers,
+            flows=load.flows_spec(options.expect_workers or options.workers))
         self.locust = LocustRun(plan).start()
         return self.locust.wait_started()
 

@@ -14,6 +14,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ScenarioError
+from harness.scenario_flows import (
+    DECLARATIVE_USER,
+    Credentials,
+    ErrorKindRule,
+    Flow,
+    FlowsSpec,
+    Setup,
+    check_flow_names,
+    template_problem,
+)
 
 # Toxiproxy's toxics and their integer attributes (units in the comment).
 TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -78,8 +88,12 @@ class NetworkProfile(Strict):
     bandwidth_kbps: int = Field(0, ge=0)   # KB/s, 0 = unlimited
 
 
+DEFAULT_LOCUSTFILE = "login_users.py"
+DECLARATIVE_LOCUSTFILE = Path(__file__).resolve().parent / "load" / "declarative_locustfile.py"
+
+
 class Load(Strict):
-    locustfile: str = "login_users.py"
+    locustfile: str | None = None   # default: login_users.py, or the packaged declarative one with [[load.flows]]
     users: int = Field(40, ge=1)
     spawn_rate: float = Field(20, gt=0)
     duration: Seconds = 60.0
@@ -87,8 +101,41 @@ class Load(Strict):
     classes: dict[str, UserClass] = Field(default_factory=lambda: {"WebUser": UserClass()})
     mobile_network: NetworkProfile = NetworkProfile()
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)  # passed to the locustfile
+    flows: list[Flow] = Field(default_factory=list)   # declarative load: harness/scenario_flows.py
+    credentials: Credentials | None = None
+    setup: Setup | None = None
+    error_kinds: list[ErrorKindRule] = Field(default_factory=list)
 
     _duration = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _flow_names = field_validator("flows")(classmethod(lambda cls, v: check_flow_names(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declarative_class(cls, data: Any) -> Any:
+        # Declarative flows run as one user class; the scenario need not name it.
+        if isinstance(data, dict) and data.get("flows") and not data.get("locustfile") and "classes" not in data:
+            return {**data, "classes": {DECLARATIVE_USER: {}}}
+        return data
+
+    @model_validator(mode="after")
+    def _flows_user_class(self) -> Load:
+        if self.declarative and set(self.classes) != {DECLARATIVE_USER}:
+            raise ValueError(f"classes: declarative flows run as {DECLARATIVE_USER} (weights and waits are "
+                             f"per flow); name no other class, or give load.locustfile")
+        return self
+
+    @property
+    def declarative(self) -> bool:
+        """Flows given and no locustfile: the harness's own declarative locustfile runs them."""
+        return bool(self.flows) and self.locustfile is None
+
+    def flows_spec(self, workers: int = 1) -> dict[str, Any] | None:
+        """The flows as the declarative Locust user reads them (JSON), or None without flows."""
+        if not (self.flows or self.error_kinds):
+            return None
+        spec = FlowsSpec(flows=self.flows, credentials=self.credentials, setup=self.setup,
+                         error_kinds=self.error_kinds, workers=max(1, workers))
+        return spec.model_dump(mode="json", by_alias=True)
 
     @field_validator("classes")
     @classmethod
@@ -189,7 +236,8 @@ class Scenario(Strict):
         return self.scenario.name
 
     def uses_edge(self) -> bool:
-        return any(f.proxy == "edge" for f in self.faults) or self.load.mobile_network != NetworkProfile()
+        return (any(f.proxy == "edge" for f in self.faults) or self.load.mobile_network != NetworkProfile()
+                or any(flow.via_edge for flow in self.load.flows))
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -214,7 +262,9 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
         model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-    return list(model.model_fields) if model is not None and hasattr(model, "model_fields") else []
+    if model is None or not hasattr(model, "model_fields"):
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -255,7 +305,7 @@ def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
             if isinstance(fault, dict):
                 _check_attributes(path, index, fault)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
@@ -263,6 +313,10 @@ def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         where = f"{path}: {field}: " if field else f"{path}: "
         raise ScenarioError(f"{where}{_message(first)}{more}") from None
+    problem = template_problem(scenario.load.flows, scenario.load.setup)
+    if problem:
+        raise ScenarioError(f"{path}: {problem}")
+    return scenario
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -285,9 +339,24 @@ def load_scenario(path: Path) -> Scenario:
     locustfile = locustfile_path(path, scenario)
     if not locustfile.is_file():
         raise ScenarioError(f"{shown}: load.locustfile: no such file {locustfile}")
-    return scenario
+    return _with_credentials_file(scenario, path)
+
+
+def _with_credentials_file(scenario: Scenario, path: Path) -> Scenario:
+    """The credentials file made absolute (it is relative to the scenario file) and checked now."""
+    credentials = scenario.load.credentials
+    if credentials is None or credentials.file is None:
+        return scenario
+    try:
+        resolved = credentials.resolved(path.parent)
+    except ValueError as exc:
+        raise ScenarioError(f"{path}: load.credentials.file: {exc}") from None
+    load = scenario.load.model_copy(update={"credentials": resolved})
+    return scenario.model_copy(update={"load": load})
 
 
 def locustfile_path(scenario_path: Path, scenario: Scenario) -> Path:
-    """The Locust file, relative to the scenario file's folder."""
-    return (scenario_path.parent / scenario.load.locustfile).resolve()
+    """The Locust file, relative to the scenario file's folder; the packaged one for declarative flows."""
+    if scenario.load.declarative:
+        return DECLARATIVE_LOCUSTFILE
+    return (scenario_path.parent / (scenario.load.locustfile or DEFAULT_LOCUSTFILE)).resolve()

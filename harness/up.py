@@ -132,7 +132,7 @@ def start_locust_ui(scenario: Scenario, variant: str, locustfile: Path, stack: A
     load = scenario.load
     harness_load = {"classes": {k: c.model_dump(mode="json") for k, c in load.classes.items()},
                     "client": dict(scenario.variants[variant].client), "options": dict(load.options),
-                    "seed": load.seed, "users_in_service": scenario.service.users}
+                    "seed": load.seed, "users_in_service": scenario.service.users, "flows": load.flows_spec()}
     port = free_port()
     args = ["-f", str(locustfile), "--host", stack.service_url, "--edge-host", stack.edge_url,
             "--web-host", "127.0.0.1", "--web-port", str(port), "-u", str(load.users), "-r", str(load.spawn_rate),

@@ -59,7 +59,8 @@ class Recorder:
             if exception is None:
                 error_kind, error = "", ""
             else:
-                error_kind = classify(status, code, exception)
+                # A flow step classified by the scenario's error-kind rules says so in its context.
+                error_kind = str(ctx.get("error_kind") or classify(status, code, exception))
                 error = text or str(exception)[:200]
         self.append(ts=ts, user_class=str(ctx.get("user_class", "")), kind=kind, name=name,
                     success=exception is None, latency_ms=float(response_time), status=status,

@@ -43,10 +43,11 @@ class LoadPlan:
     workers: int = 0                      # 0 = one local process
     master_bind: tuple[str, int] | None = None
     expect_workers: int | None = None     # workers started elsewhere (--master-bind)
+    flows: dict[str, Any] | None = None   # declarative flows (harness.scenario_flows.FlowsSpec as JSON)
 
     def harness_load(self) -> str:
         return json.dumps({"classes": self.classes, "client": self.client_flags, "options": self.options,
-                           "seed": self.seed, "users_in_service": self.users_in_service})
+                           "seed": self.seed, "users_in_service": self.users_in_service, "flows": self.flows})
 
     def common_args(self) -> list[str]:
         return ["-f", str(self.locustfile), "--host", self.host, "--edge-host", self.edge_host,

@@ -55,12 +55,14 @@ class LoadConfig:
     options: dict[str, Any]
     seed: int
     users_in_service: int
+    flows: dict[str, Any] | None = None   # declarative flows, error-kind rules, credentials (FlowsSpec JSON)
 
     @classmethod
     def from_options(cls, parsed: Any) -> LoadConfig:
         raw = json.loads(getattr(parsed, "harness_load", "") or "{}") if parsed is not None else {}
         return cls(classes=raw.get("classes", {}), client=raw.get("client", {}), options=raw.get("options", {}),
-                   seed=int(raw.get("seed", 1)), users_in_service=int(raw.get("users_in_service", 1000)))
+                   seed=int(raw.get("seed", 1)), users_in_service=int(raw.get("users_in_service", 1000)),
+                   flows=raw.get("flows"))
 
 
 def load_config(environment: Any) -> LoadConfig:
