@@ -6,8 +6,10 @@ Every problem becomes one ScenarioError line naming the file, the field path and
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,19 +27,44 @@ from harness.scenario_flows import (
     template_problem,
 )
 
-# Toxiproxy's toxics and their integer attributes (units in the comment).
-TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "latency": ("latency", "jitter"),                           # ms
-    "bandwidth": ("rate",),                                     # KB/s
-    "slow_close": ("delay",),                                   # ms
-    "timeout": ("timeout",),                                    # ms
-    "reset_peer": ("timeout",),                                 # ms
-    "slicer": ("average_size", "size_variation", "delay"),      # bytes, bytes, us
-    "limit_data": ("bytes",),                                   # bytes
+# Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
+MAX_SECONDS = 7 * 86_400
+# Run folders and record files are named after scenarios and variants: no path separators, NUL or dot-dot
+# tricks, and short enough for any file system's 255-byte name limit with the timestamp added.
+MAX_NAME_LENGTH = 100
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+_VARIANT_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+@dataclass(frozen=True)
+class ToxicAttribute:
+    """One integer attribute of a toxic: its unit, whether a scenario must give it, and its range."""
+
+    unit: str
+    required: bool = False
+    minimum: int = 0
+    maximum: int = 10**12   # the fault proxy's own bound
+
+
+_MS = MAX_SECONDS * 1000
+# Toxiproxy's toxics and their attributes. Stricter than the fault proxy's API: a scenario names what it
+# injects, and nothing that would crash or hang a real Toxiproxy gets through (a slicer's average_size = 0 or
+# size_variation >= average_size recurses forever there).
+TOXICS: dict[str, dict[str, ToxicAttribute]] = {
+    "latency": {"latency": ToxicAttribute("ms", True, maximum=_MS), "jitter": ToxicAttribute("ms", maximum=_MS)},
+    "bandwidth": {"rate": ToxicAttribute("KB/s, 0 = unlimited", True)},
+    "slow_close": {"delay": ToxicAttribute("ms", True, maximum=_MS)},
+    "timeout": {"timeout": ToxicAttribute("ms, 0 = never", maximum=_MS)},
+    "reset_peer": {"timeout": ToxicAttribute("ms", maximum=_MS)},
+    "slicer": {"average_size": ToxicAttribute("bytes", True, minimum=1), "size_variation": ToxicAttribute("bytes"),
+               "delay": ToxicAttribute("us", maximum=_MS * 1000)},
+    "limit_data": {"bytes": ToxicAttribute("bytes", True)},
 }
+TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {name: tuple(attrs) for name, attrs in TOXICS.items()}
 PROXY_NAMES = ("redis", "edge")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_SHOWN_MAX = 60
 
 
 def parse_duration(value: Any) -> float:
@@ -45,7 +72,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f'must be a duration like 30, "30s", "500ms" or "2m", got {value!r}')
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
     else:
         match = _DURATION.match(str(value))
         if not match:
@@ -53,18 +83,37 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < 0:
         raise ValueError(f"must be a duration >= 0, got {_shown(value)}")
+    if not seconds <= MAX_SECONDS:   # also NaN
+        raise ValueError(f"must be a duration of at most {MAX_SECONDS} s (a week), got {_shown(value)}")
     return seconds
 
 
 def _shown(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """A value as the error line shows it: on one line, and short (a 400-digit number is cut)."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    text = one_line(text)
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 3] + "..."
+
+
+def one_line(text: str) -> str:
+    """Control characters (newline, NUL, ...) escaped, so an error is always a single printable line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def check_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
+    """A name that becomes part of a file or folder name; ValueError says what is allowed."""
+    if not pattern.fullmatch(value) or len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} {_shown(value)}: allowed: 1 to {MAX_NAME_LENGTH} letters, digits, '_', '.', "
+                         f"'+', '-'" + (", starting with a letter or digit" if pattern is _NAME else ""))
+    return value
 
 
 Seconds = Annotated[float, Field(ge=0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or NaN anywhere: `duration = inf` or `wait = [nan, nan]` would only break once the stack runs.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class UserClass(Strict):
@@ -75,8 +124,8 @@ class UserClass(Strict):
     @field_validator("wait")
     @classmethod
     def _ordered(cls, wait: tuple[float, float]) -> tuple[float, float]:
-        if wait[0] < 0 or wait[1] < wait[0]:
-            raise ValueError(f"must be [min, max] seconds with 0 <= min <= max, got {list(wait)}")
+        if wait[0] < 0 or wait[1] < wait[0] or wait[1] > MAX_SECONDS:
+            raise ValueError(f"must be [min, max] seconds with 0 <= min <= max <= {MAX_SECONDS}, got {list(wait)}")
         return wait
 
 
@@ -142,6 +191,9 @@ class Load(Strict):
     def _some_class(cls, classes: dict[str, UserClass]) -> dict[str, UserClass]:
         if not classes:
             raise ValueError("must name at least one user class")
+        for name in classes:  # they name classes of the locustfile, and go on Locust's command line
+            if not name.isidentifier() or len(name) > MAX_NAME_LENGTH:
+                raise ValueError(f"class name {_shown(name)}: allowed: a Python class name of the locustfile")
         return classes
 
 
@@ -214,6 +266,11 @@ class ScenarioMeta(Strict):
     name: str = ""
     description: str = ""
 
+    @field_validator("name")
+    @classmethod
+    def _file_safe(cls, name: str) -> str:
+        return check_name(name, "scenario name") if name else name
+
 
 class Scenario(Strict):
     scenario: ScenarioMeta = ScenarioMeta()
@@ -227,8 +284,26 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _names(self) -> Scenario:
         for name in self.variants:
-            if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
-                raise ValueError(f"variant name {name!r} may use only letters, digits, '_', '.', '+', '-'")
+            check_name(name, "variant name", _VARIANT_NAME)
+        return self
+
+    @model_validator(mode="after")
+    def _reference_flags(self) -> Scenario:
+        """Variant flags checked against the reference service's own, so a bad one fails before anything starts.
+
+        Only for the reference service: a service of the user's own (`[service] command` or `url`) has no flags.
+        """
+        if getattr(self.service, "command", None) or getattr(self.service, "url", None):
+            return self
+        # Imported here: it loads the service's package (FastAPI), which only this check needs.
+        from harness.authsvc.flags import flag_value
+
+        for variant_name, variant in self.variants.items():
+            for flag, value in variant.flags.items():
+                try:
+                    flag_value(flag, flag_text(value))
+                except ValueError as exc:
+                    raise ValueError(f"variants.{variant_name}.flags.{one_line(flag)}: {exc}") from None
         return self
 
     @property
@@ -283,18 +358,38 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
-def _check_attributes(path: str, index: int, fault: dict[str, Any]) -> None:
-    """Attribute names and values of a toxic, checked against Toxiproxy's (whole numbers >= 0)."""
-    allowed = TOXIC_ATTRIBUTES.get(str(fault.get("type")), ())
+def _toxic_attributes(fault: dict[str, Any]) -> tuple[str, dict[str, ToxicAttribute], dict[str, Any]]:
+    kind = fault.get("type")
+    specs = TOXICS.get(kind, {}) if isinstance(kind, str) else {}
     attributes = fault.get("attributes", {})
-    if not allowed or not isinstance(attributes, dict):
-        return
-    for key, value in attributes.items():
-        where = f"{path}: faults[{index}].attributes.{key}"
-        if key not in allowed:
-            raise ScenarioError(f"{where}: unknown attribute of {fault['type']}, allowed: {', '.join(allowed)}")
+    return str(kind), specs, attributes if isinstance(attributes, dict) else {}
+
+
+def _check_attributes(path: str, index: int, fault: dict[str, Any]) -> None:
+    """Attribute names and types of a toxic, checked against Toxiproxy's (whole numbers >= 0)."""
+    kind, specs, attributes = _toxic_attributes(fault)
+    for key, value in attributes.items() if specs else ():
+        where = f"{path}: faults[{index}].attributes.{one_line(str(key))}"
+        if key not in specs:
+            raise ScenarioError(f"{where}: unknown attribute of {kind}, allowed: {', '.join(specs)}")
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ScenarioError(f"{where}: must be a whole number >= 0, got {_shown(value)}")
+
+
+def _check_attribute_values(path: str, index: int, fault: dict[str, Any]) -> None:
+    """After the fault's own fields validated: required attributes, ranges, and the slicer's cross-check."""
+    kind, specs, attributes = _toxic_attributes(fault)
+    for key, spec in specs.items():
+        where = f"{path}: faults[{index}].attributes.{key}"
+        if key not in attributes:
+            if spec.required:
+                raise ScenarioError(f"{where}: is required for {kind} ({spec.unit})")
+        elif not spec.minimum <= attributes[key] <= spec.maximum:
+            raise ScenarioError(f"{where}: must be from {spec.minimum} to {spec.maximum} ({spec.unit}), "
+                                f"got {_shown(attributes[key])}")
+    if kind == "slicer" and attributes.get("size_variation", 0) >= attributes["average_size"]:
+        raise ScenarioError(f"{path}: faults[{index}].attributes.size_variation: must be less than average_size "
+                            f"({attributes['size_variation']} >= {attributes['average_size']})")
 
 
 def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
@@ -311,34 +406,58 @@ def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
         first = errors[0]
         field = _field_path(first["loc"])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        where = f"{path}: {field}: " if field else f"{path}: "
-        raise ScenarioError(f"{where}{_message(first)}{more}") from None
+        where = f"{path}: {one_line(field)}: " if field else f"{path}: "
+        raise ScenarioError(f"{where}{one_line(_message(first))}{more}") from None
+    for index, fault in enumerate(data.get("faults", [])):
+        _check_attribute_values(path, index, fault)
     problem = template_problem(scenario.load.flows, scenario.load.setup)
     if problem:
-        raise ScenarioError(f"{path}: {problem}")
+        raise ScenarioError(f"{path}: {one_line(problem)}")
     return scenario
 
 
-def load_scenario(path: Path) -> Scenario:
-    """Read, parse and validate a scenario file, and check its Locust file exists."""
-    shown = str(path)
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML table; ScenarioError (one line) for a file that cannot be read, decoded or parsed."""
+    shown = one_line(str(path))
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(f"{shown}: no such scenario file") from None
     except OSError as exc:
         raise ScenarioError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        data = tomllib.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{shown}: not UTF-8 text at byte {exc.start}; allowed: a UTF-8 TOML file "
+                            "(save it as UTF-8, not UTF-16 or Latin-1)") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
-    scenario = parse_scenario(data, shown)
+        raise ScenarioError(f"{shown}: not valid TOML: {one_line(str(exc))}") from None
+    except ValueError as exc:   # an integer past Python's 4,300-digit limit for int()
+        raise ScenarioError(f"{shown}: not valid TOML: {one_line(str(exc))[:200]}") from None
+    except RecursionError:
+        raise ScenarioError(f"{shown}: not valid TOML: arrays or tables nested too deeply") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read, parse and validate a scenario file, and check its Locust file exists."""
+    shown = one_line(str(path))
+    data = read_toml(path)
+    try:
+        scenario = parse_scenario(data, shown)
+    except RecursionError:   # nesting tomllib took, one level too deep for the validator
+        raise ScenarioError(f"{shown}: arrays or tables nested too deeply") from None
     if not scenario.scenario.name:
         scenario = scenario.model_copy(update={"scenario": ScenarioMeta(
-            name=path.stem, description=scenario.scenario.description)})
-    locustfile = locustfile_path(path, scenario)
-    if not locustfile.is_file():
-        raise ScenarioError(f"{shown}: load.locustfile: no such file {locustfile}")
+            name=name_from_file(path), description=scenario.scenario.description)})
+    try:
+        locustfile = locustfile_path(path, scenario)
+        found = locustfile.is_file()
+    except (OSError, ValueError):   # a NUL or an over-long name in the path
+        found = False
+    if not found:
+        raise ScenarioError(f"{shown}: load.locustfile: no such file {_shown(scenario.load.locustfile)}")
     return _with_credentials_file(scenario, path)
 
 
@@ -350,9 +469,15 @@ def _with_credentials_file(scenario: Scenario, path: Path) -> Scenario:
     try:
         resolved = credentials.resolved(path.parent)
     except ValueError as exc:
-        raise ScenarioError(f"{path}: load.credentials.file: {exc}") from None
+        raise ScenarioError(f"{one_line(str(path))}: load.credentials.file: {one_line(str(exc))}") from None
     load = scenario.load.model_copy(update={"credentials": resolved})
     return scenario.model_copy(update={"load": load})
+
+
+def name_from_file(path: Path) -> str:
+    """The scenario's name when [scenario] gives none: the file's stem, made safe for a folder name."""
+    name = re.sub(r"[^A-Za-z0-9_.+-]", "-", path.stem).lstrip("._+-")[:MAX_NAME_LENGTH]
+    return name or "scenario"
 
 
 def locustfile_path(scenario_path: Path, scenario: Scenario) -> Path:

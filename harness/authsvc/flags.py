@@ -71,29 +71,41 @@ def resolve_flags(profile: str, overrides: list[str] | tuple[str, ...] = ()) -> 
 def _parse_override(item: str) -> tuple[str, bool | int]:
     name, sep, raw = item.partition("=")
     name, raw = name.strip(), raw.strip()
-    fields = {field.name: field for field in dataclasses.fields(Flags)}
     if not sep or not name:
-        raise BadInput(f"--flag {item}: expected NAME=VALUE; allowed names: {', '.join(fields)}")
-    if name not in fields:
-        raise BadInput(f"--flag {name}: unknown flag; allowed: {', '.join(fields)}")
-    if fields[name].type in (bool, "bool"):
-        return name, _parse_bool(name, raw)
-    return name, _parse_int(name, raw)
+        raise BadInput(f"--flag {item}: expected NAME=VALUE; allowed names: {', '.join(_FIELDS)}")
+    try:
+        return name, flag_value(name, raw)
+    except ValueError as exc:
+        raise BadInput(f"--flag {name}: {exc}") from None
 
 
-def _parse_bool(name: str, raw: str) -> bool:
+_FIELDS = {field.name: field for field in dataclasses.fields(Flags)}
+
+
+def flag_value(name: str, raw: str) -> bool | int:
+    """The value of flag `name` from its text; ValueError says what is allowed (for --flag and scenario files)."""
+    field = _FIELDS.get(name)
+    if field is None:
+        raise ValueError(f"unknown flag; allowed: {', '.join(_FIELDS)}")
+    if field.type in (bool, "bool"):
+        return _parse_bool(raw)
+    return _parse_int(name, raw)
+
+
+def _parse_bool(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in _TRUE | _FALSE:
         return lowered in _TRUE
-    raise BadInput(f"--flag {name}: {raw!r} is not a boolean; allowed: true, false (or on/off, 1/0)")
+    raise ValueError(f"{raw!r} is not a boolean; allowed: true, false (or on/off, 1/0)")
 
 
 def _parse_int(name: str, raw: str) -> int:
     low, high = INT_BOUNDS[name]
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 20 else None   # int() of thousands of digits is slow, then refused
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise BadInput(f"--flag {name}: {raw!r} is not valid; allowed: an integer from {low} to {high}")
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise ValueError(f"{shown!r} is not valid; allowed: an integer from {low} to {high}")
     return value
