@@ -4,6 +4,7 @@ HarnessError
  ├── BadInput          (exit 2) a flag or argument the user can fix
  │    └── ScenarioError       a scenario file that does not validate
  ├── StackError        (exit 3) Redis, the fault proxy or the service did not start
+ ├── FaultNotApplied   (exit 1) the fault proxy refused a planned fault: that variant is not judged
  └── RecordsError      (exit 1) a run folder whose records cannot be read
 """
 
@@ -30,6 +31,12 @@ class StackError(HarnessError):
     """A part of the stack (Redis, fault proxy, service, Locust) could not be started."""
 
     exit_code = 3
+
+
+class FaultNotApplied(HarnessError):
+    """A planned fault could not be applied at run time: its variant is stopped and not judged."""
+
+    exit_code = 1
 
 
 class RecordsError(HarnessError):

@@ -126,6 +126,10 @@ class FaultJournal:
     path: Path
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        # An empty journal says "nothing was applied"; only a missing one makes the report fall back on the plan.
+        self.path.touch(exist_ok=True)
+
     def write(self, **row: Any) -> None:
         line = json.dumps(row, sort_keys=False) + "\n"
         with self._lock, open(self.path, "a") as out:
@@ -170,6 +174,7 @@ class FaultTimeline:
     journal: FaultJournal
     active: dict[int, Fault] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    failed: str | None = None    # the fault that could not be applied, and the fault proxy's answer
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -188,6 +193,12 @@ class FaultTimeline:
             try:
                 self._do(step.index, step.action, rollback=False)
             except HarnessError as exc:
+                if step.action == "apply":
+                    # Judging the variant without its fault would be a verdict on something that never
+                    # happened: the timeline stops here and the variant is stopped, not judged.
+                    fault = self.faults[step.index]
+                    self.failed = f"fault {step.index} ({fault.label}) could not be applied: {exc}"
+                    return
                 self.errors.append(str(exc))
 
     def _do(self, index: int, action: str, rollback: bool) -> None:

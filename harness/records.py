@@ -58,6 +58,8 @@ FAULT_FIELDS: Final = (
 
 # The run folder: reports/<scenario>-<UTC timestamp>/
 MANIFEST: Final = "manifest.json"
+# A variant's manifest status when a planned fault could not be applied: stopped early, never judged.
+STATUS_NOT_JUDGED: Final = "not_judged"
 REQUESTS_DIR: Final = "requests"
 FAULTS: Final = "faults.jsonl"
 LOCUST_DIR: Final = "locust"

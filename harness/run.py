@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from harness import __version__
-from harness.errors import BadInput, HarnessError
-from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
-from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path
+from harness.errors import BadInput, FaultNotApplied, HarnessError
+from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
+from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
 if TYPE_CHECKING:
     from harness.analysis.sequential import Decision
@@ -117,6 +117,7 @@ def new_run_dir(out: Path, scenario_name: str) -> Path:
         run_dir = out / f"{scenario_name}-{stamp}-{suffix}"
     for sub in (REQUESTS_DIR, LOCUST_DIR, LOGS_DIR):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    (run_dir / FAULTS).touch()  # empty until a fault is applied: the report never shades a fault that was not
     return run_dir
 
 
@@ -240,9 +241,15 @@ class Experiment:
         status, exit_code = "completed", 0
         try:
             for name, variant in scenario.variants.items():
-                VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
-                           run_dir=run_dir, manifest=manifest, options=self.options,
-                           console=self.console).execute()
+                try:
+                    VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
+                               run_dir=run_dir, manifest=manifest, options=self.options,
+                               console=self.console).execute()
+                except FaultNotApplied as exc:
+                    # That variant is stopped and not judged; the others still run (exit 1 at the end).
+                    exit_code = exc.exit_code
+                    manifest.data["warnings"].append(str(exc))
+                    self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         except KeyboardInterrupt:
             status, exit_code = "interrupted", 130
         except RunStopped as exc:
@@ -250,7 +257,7 @@ class Experiment:
         except HarnessError as exc:
             status, exit_code = "failed", exc.exit_code
             manifest.data["error"] = str(exc)
-            self.console.print(f"[red]harness: {exc}[/]")
+            self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         finally:
             manifest.data.update(status=status, ended_at=utc_iso())
             manifest.save()
@@ -337,6 +344,8 @@ class VariantRun:
             entry["status"] = "completed"
         except BaseException as exc:
             entry["status"] = "failed" if isinstance(exc, HarnessError) else "interrupted"
+            if isinstance(exc, FaultNotApplied):
+                entry.update(status=STATUS_NOT_JUDGED, error=str(exc))
             if isinstance(exc, KeyboardInterrupt | RunStopped):
                 self.console.print("[yellow]stopping[/]: rolling back faults and stopping processes "
                                    "(Ctrl-C again to stop at once)")
@@ -418,6 +427,7 @@ class VariantRun:
                                 clock=f"{min(elapsed, duration):.0f}/{duration:.0f} s")
                 if self._stop_if_decided(tally, elapsed):
                     break
+                self._raise_if_fault_failed()
                 time.sleep(0.5)
             tally.update()
             ran = min(time.time() - t0, duration)  # less than the duration when --until-decided stopped it early
@@ -426,6 +436,11 @@ class VariantRun:
             self._record_stop(duration, "max duration", self._decide(tally))
         for error in self.timeline.errors if self.timeline else []:
             self._warn(f"{self.name}: fault timeline: {error}")
+
+    def _raise_if_fault_failed(self) -> None:
+        failed = self.timeline.failed if self.timeline is not None else None
+        if failed is not None:
+            raise FaultNotApplied(one_line(f"{self.name}: not judged: {failed}"))
 
     def _stop_if_decided(self, tally: LiveTally, elapsed: float) -> bool:
         """--until-decided: past the minimum duration, stop the load as soon as the confidence sequence decides."""

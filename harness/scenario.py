@@ -211,6 +211,12 @@ class Fault(Strict):
     _times = field_validator("at", "duration", mode="before")(
         classmethod(lambda cls, v: None if v is None else parse_duration(v)))
 
+    @field_validator("name")
+    @classmethod
+    def _toxic_name(cls, value: str | None) -> str | None:
+        # Toxiproxy names go into URLs (/proxies/redis/toxics/NAME): no slash, space or control character.
+        return None if value is None else check_name(value, "toxic name", _VARIANT_NAME)
+
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
@@ -285,6 +291,22 @@ class Scenario(Strict):
     def _names(self) -> Scenario:
         for name in self.variants:
             check_name(name, "variant name", _VARIANT_NAME)
+        return self
+
+    @model_validator(mode="after")
+    def _toxic_names(self) -> Scenario:
+        """Two toxics of one name on one proxy at once: the fault proxy refuses the second (409) mid-run."""
+        placed: list[tuple[str, str, float, float, int]] = []
+        for index, fault in enumerate(self.faults):
+            if fault.down:
+                continue
+            name = fault.name or f"f{index}_{fault.type}_{fault.stream}"
+            end = fault.at + fault.duration if fault.duration is not None else math.inf
+            for proxy, other, start, other_end, other_index in placed:
+                if (proxy, other) == (fault.proxy, name) and fault.at < other_end and start < end:
+                    raise ValueError(f"faults[{index}].name: {_shown(name)} is already faults[{other_index}]'s on "
+                                     f"{proxy} at that time; allowed: a name unique among faults active together")
+            placed.append((fault.proxy, name, fault.at, end, index))
         return self
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from harness.analysis.run_folder import RunRecords, Target, VariantInfo
 from harness.analysis.sequential import Decision, decide
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
-from harness.records import KIND_FLOW, KIND_REQUEST
+from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED
 
 UNLABELLED_FAILURE = "other"  # a failed row whose recorder left error_kind empty
 SEQUENTIAL_VERDICTS = {"pass": Verdict.PASS, "fail": Verdict.FAIL, "undecided": Verdict.INCONCLUSIVE}
@@ -144,6 +144,8 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
     rate = success_rate(flows, target.confidence)
     sequential = sequential_verdict(info, rate, target)
     result = verdict(rate, target.minimum) if sequential is None else SEQUENTIAL_VERDICTS[sequential.state]
+    if info.status == STATUS_NOT_JUDGED:
+        result = Verdict.NOT_JUDGED
     timeline = per_second(flows, end_s)
     windows = fault_windows(run.fault_events, info.name, end_s)
     requests = int((rows[col.KIND] == KIND_REQUEST).sum())

@@ -40,6 +40,7 @@ class VariantInfo:
     duration_s: float | None = None
     status: str = "unknown"
     stopped: dict | None = None   # `harness run --until-decided`: when and why the load stopped (manifest block)
+    error: str | None = None      # why the variant stopped early (e.g. the fault that could not be applied)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def variant_info(name: str, raw: dict) -> VariantInfo:
                        flags={str(k): str(v) for k, v in (raw.get("flags") or {}).items()},
                        t0=raw.get("t0"), duration_s=float(duration) if duration is not None else None,
                        status=str(raw.get("status", "unknown")),
-                       stopped=raw.get("stopped") if isinstance(raw.get("stopped"), dict) else None)
+                       stopped=raw.get("stopped") if isinstance(raw.get("stopped"), dict) else None,
+                       error=str(raw["error"]) if raw.get("error") else None)
 
 
 def read_fault_events(run_dir: Path, manifest: dict, variants: list[VariantInfo],

@@ -21,6 +21,7 @@ class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
+    NOT_JUDGED = "not judged"     # a planned fault could not be applied: the flows say nothing about it
 
 
 @dataclass(frozen=True)

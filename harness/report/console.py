@@ -11,7 +11,7 @@ from rich.text import Text
 from harness.analysis.run_analysis import RunAnalysis
 from harness.report import fmt, text
 
-VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "not judged": "bold red"}
 LOG_WIDTH = 130  # CI logs are not terminals: rich would assume 80 columns and wrap every cell
 
 

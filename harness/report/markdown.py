@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.run_analysis import RunAnalysis
+from harness.analysis.stats import Verdict
 from harness.report import fmt, text
 
 
@@ -17,6 +18,10 @@ def render_markdown(analysis: RunAnalysis) -> str:
         lines.append(f"| {v.name} | {v.rate.n:,} | {fmt.rate_ci(v.rate)} | "
                      f"{fmt.main_errors(v.failures_by_kind, v.rate.n)} | {fmt.ms(v.target_p95_ms)} | "
                      f"**{v.verdict.value}** | {v.info.expect or '–'} | {text.shown_mark(v)} |")
+    unjudged = [text.variant_sentence(v, analysis.target.minimum) for v in analysis.variants
+                if v.verdict is Verdict.NOT_JUDGED]
+    if unjudged:
+        lines += ["", *[f"- {sentence}" for sentence in unjudged]]
     if analysis.pairs:
         lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
     stops = [sentence for v in analysis.variants if (sentence := text.stop_sentence(v))]

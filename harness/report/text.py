@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.run_analysis import PairResult, RunAnalysis, VariantResult
+from harness.analysis.stats import Verdict
 from harness.report import fmt
 
 
@@ -26,6 +27,8 @@ def target_sentence(analysis: RunAnalysis) -> str:
 
 
 def variant_sentence(v: VariantResult, minimum: float) -> str:
+    if v.verdict is Verdict.NOT_JUDGED:
+        return f"{v.name}: NOT JUDGED – {v.info.error or 'a planned fault could not be applied'}"
     if not v.rate.n:
         return f"{v.name}: {v.verdict.value.upper()} – no flows recorded"
     relation = "≥" if v.verdict.value == "pass" else "<" if v.verdict.value == "fail" else "straddles"

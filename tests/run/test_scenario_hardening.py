@@ -52,6 +52,10 @@ CASES: dict[str, tuple[bytes | str, str]] = {
     "slicer variation >= average": ('[[faults]]\ntype = "slicer"\n'
                                     "attributes = { average_size = 8, size_variation = 8 }\n",
                                     "faults[0].attributes.size_variation: must be less than average_size (8 >= 8)"),
+    "toxic name with a slash": (LATENCY + 'name = "a/b"\nattributes = { latency = 1 }\n', 'faults[0].name: toxic name'),
+    "two toxics of one name at once": (LATENCY + 'name = "lag"\nattributes = { latency = 1 }\n' + LATENCY
+                                       + 'name = "lag"\nat = "5s"\nattributes = { latency = 2 }\n',
+                                       'faults[1].name: "lag" is already faults[0]\'s on redis at that time'),
     "limit_data without bytes": ('[[faults]]\ntype = "limit_data"\n', "faults[0].attributes.bytes: is required"),
 }
 
@@ -87,6 +91,8 @@ def test_hostile_scenario_is_refused_in_one_line(tmp_path: Path, case: str) -> N
     '[[faults]]\ntype = "bandwidth"\nattributes = { rate = 0 }\n',
     '[variants.fixed]\nflags = { redis_timeout_ms = 250, refresh_lock = "off" }\n',
     "[load]\nduration = 604800\n",
+    LATENCY + 'name = "lag"\nduration = "5s"\nattributes = { latency = 1 }\n' + LATENCY
+    + 'name = "lag"\nat = "5s"\nattributes = { latency = 2 }\n',   # one name, one after the other
 ])
 def test_edge_values_that_are_allowed_still_load(tmp_path: Path, content: str) -> None:
     load_scenario(write(tmp_path, content))
