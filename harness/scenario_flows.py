@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,6 +245,19 @@ class FlowsSpec(_Strict):
     setup: Setup | None = None
     error_kinds: list[ErrorKindRule] = Field(default_factory=list)
     workers: int = 1   # Locust worker processes, so that users on different workers get different credentials
+
+
+def weighted_order(weights: Sequence[int]) -> tuple[int, ...]:
+    """Indexes interleaved so any run of users follows the weights closely (smooth weighted round robin)."""
+    total = sum(weights)
+    current = [0] * len(weights)
+    order = []
+    for _ in range(total):
+        current = [c + w for c, w in zip(current, weights, strict=True)]
+        best = max(range(len(weights)), key=lambda i: current[i])
+        current[best] -= total
+        order.append(best)
+    return tuple(order)
 
 
 def check_flow_names(flows: list[Flow]) -> list[Flow]:

@@ -35,6 +35,7 @@ from harness.scenario_flows import (
     json_path,
     parse_capture,
     read_credentials_file,
+    weighted_order,
 )
 
 _user_numbers = itertools.count()
@@ -106,15 +107,14 @@ class FlowRun:
                 expect_status: Sequence[int] = (), **kwargs: Any) -> Any:
         """One HTTP step (one request row); a status outside `expect_status` (default any 2xx) fails the flow."""
         row_name = name or path
-        context = dict(kwargs.pop("context", None) or {})
-        with self.user.client.request(method, path, name=row_name, catch_response=True, context=context,
-                                      **kwargs) as response:
+        with self.user.client.request(method, path, name=row_name, catch_response=True, **kwargs) as response:
             self.status = int(response.status_code or 0)
             if (self.status in expect_status) if expect_status else 200 <= self.status < 300:
                 response.success()
                 return response
             kind, short = self.rules.kind(response)
-            context["error_kind"] = kind
+            # The client merged its own copy of the context; the request row is built from this one.
+            response.request_meta["context"]["error_kind"] = kind
             message = f"{method} {row_name} -> {self.status} {short}".strip()
             response.failure(message)
         raise StepFailed(kind, message)
@@ -318,19 +318,6 @@ class FlowPlan:
         n = str(number % (pattern.count or 1))
         return {"username": (pattern.username or "").replace("{n}", n),
                 "password": (pattern.password or "").replace("{n}", n)}
-
-
-def weighted_order(weights: Sequence[int]) -> tuple[int, ...]:
-    """Indexes interleaved so any run of users follows the weights closely (smooth weighted round robin)."""
-    total = sum(weights)
-    current = [0] * len(weights)
-    order = []
-    for _ in range(total):
-        current = [c + w for c, w in zip(current, weights, strict=True)]
-        best = max(range(len(weights)), key=lambda i: current[i])
-        current[best] -= total
-        order.append(best)
-    return tuple(order)
 
 
 _plans: dict[str, FlowPlan] = {}
