@@ -137,3 +137,15 @@ def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path)
     # Mobile flows cross the edge proxy (>= 25 ms each way per request, two requests); a timer never fires early.
     assert login.latency_ms.min() >= 100
     assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+
+
+@pytest.mark.slow
+def test_declarative_flows_run_on_two_locust_workers(tmp_path: Path) -> None:
+    """--workers 2: both workers run FlowUser from the options the master sends, and their rows reach the run."""
+    result, run_dir = run_scenario(tmp_path, "4s", "--variants", "fixed", "--workers", "2")
+    rows = records(run_dir)
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # 4 s may be too short to decide
+    flows = rows[rows.kind == "flow"]
+    assert set(flows.worker) == {"worker-1", "worker-2"}
+    assert set(flows.user_class) == {"FlowUser"} and len(flows) > 50
+    assert flows.success.mean() > 0.99
