@@ -190,7 +190,9 @@ def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials
         table["credentials"] = credentials
     if setup is not None:
         table["setup"] = {"steps": setup}
-    load = parse_scenario({"load": table}, "run_flows_load").load
+    first = flows[0].get("name") if flows and isinstance(flows[0], dict) else None
+    target = {"metric": flow or first or "login"}
+    load = parse_scenario({"load": table, "target": target}, "run_flows_load").load
     if load.credentials is not None:
         try:
             load = load.model_copy(update={"credentials": load.credentials.resolved(Path.cwd())})

@@ -24,6 +24,7 @@ from harness.scenario_flows import (
     FlowsSpec,
     Setup,
     check_flow_names,
+    declarative_problem,
     template_problem,
 )
 
@@ -165,13 +166,6 @@ class Load(Strict):
         if isinstance(data, dict) and data.get("flows") and not data.get("locustfile") and "classes" not in data:
             return {**data, "classes": {DECLARATIVE_USER: {}}}
         return data
-
-    @model_validator(mode="after")
-    def _flows_user_class(self) -> Load:
-        if self.declarative and set(self.classes) != {DECLARATIVE_USER}:
-            raise ValueError(f"classes: declarative flows run as {DECLARATIVE_USER} (weights and waits are "
-                             f"per flow); name no other class, or give load.locustfile")
-        return self
 
     @property
     def declarative(self) -> bool:
@@ -432,7 +426,9 @@ def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{where}{one_line(_message(first))}{more}") from None
     for index, fault in enumerate(data.get("faults", [])):
         _check_attribute_values(path, index, fault)
-    problem = template_problem(scenario.load.flows, scenario.load.setup)
+    load = scenario.load
+    problem = template_problem(load.flows, load.setup) or (
+        declarative_problem(load.flows, set(load.classes), scenario.target.metric) if load.declarative else None)
     if problem:
         raise ScenarioError(f"{path}: {one_line(problem)}")
     return scenario
@@ -479,7 +475,7 @@ def load_scenario(path: Path) -> Scenario:
     except (OSError, ValueError):   # a NUL or an over-long name in the path
         found = False
     if not found:
-        raise ScenarioError(f"{shown}: load.locustfile: no such file {_shown(scenario.load.locustfile)}")
+        raise ScenarioError(f"{shown}: load.locustfile: no such file {_shown(scenario.load.locustfile or DEFAULT_LOCUSTFILE)}")
     return _with_credentials_file(scenario, path)
 
 

@@ -269,6 +269,17 @@ def check_flow_names(flows: list[Flow]) -> list[Flow]:
     return flows
 
 
+def declarative_problem(flows: list[Flow], classes: set[str], metric: str) -> str | None:
+    """What is wrong with a scenario whose flows run in the packaged locustfile, or None."""
+    if classes != {DECLARATIVE_USER}:
+        return (f"load.classes: declarative flows run as {DECLARATIVE_USER} (weights and waits are per flow); "
+                f"name no other class, or give load.locustfile")
+    names = [flow.name for flow in flows]
+    if metric not in names:
+        return f"target.metric: {metric!r} names no flow; the flows are {', '.join(names)}"
+    return None
+
+
 def template_problem(flows: list[Flow], setup: Setup | None) -> str | None:
     """`load.<field>: ...` for the first `{name}` no earlier step captured and no credential gives, or None."""
     known = set(CREDENTIAL_NAMES)

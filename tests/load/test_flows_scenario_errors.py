@@ -74,7 +74,9 @@ CASES = {
     "rule that matches nothing": (FLOW + '[[load.error_kinds]]\nkind = "other"\n',
                                   "load.error_kinds[0]: give status, body or both"),
     "classes beside declarative flows": ('[load.classes.WebUser]\nweight = 1\n' + FLOW,
-                                         "load: classes: declarative flows run as FlowUser"),
+                                         "load.classes: declarative flows run as FlowUser"),
+    "target flow missing": (FLOW.replace('name = "login"', 'name = "signin"'),
+                            "target.metric: 'login' names no flow; the flows are signin"),
 }
 
 
