@@ -475,7 +475,8 @@ def load_scenario(path: Path) -> Scenario:
     except (OSError, ValueError):   # a NUL or an over-long name in the path
         found = False
     if not found:
-        raise ScenarioError(f"{shown}: load.locustfile: no such file {_shown(scenario.load.locustfile or DEFAULT_LOCUSTFILE)}")
+        named = scenario.load.locustfile or DEFAULT_LOCUSTFILE
+        raise ScenarioError(f"{shown}: load.locustfile: no such file {_shown(named)}")
     return _with_credentials_file(scenario, path)
 
 
