@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario import DECLARATIVE_LOCUSTFILE, load_scenario, locustfile_path
-from harness.scenario_flows import weighted_order
+from harness.scenario_flows import json_path, template_names, weighted_order
 
 FLOW = """
 [[load.flows]]
@@ -133,3 +133,16 @@ def test_weights_interleave_users_across_flows() -> None:
     order = weighted_order([3, 1])
     assert sorted(order) == [0, 0, 0, 1] and order[0] == 0
     assert weighted_order([1, 1, 1]) == (0, 1, 2)
+
+
+@pytest.mark.parametrize(("spec", "parts"), [
+    ("session_id", ("session_id",)), ("data.tokens[0].value", ("data", "tokens", 0, "value")),
+    ("data.tokens.0.value", ("data", "tokens", 0, "value")), ("$.a.b", ("a", "b")), ("[1].id", (1, "id")),
+])
+def test_json_capture_paths_accept_dots_and_indexes(spec: str, parts: tuple) -> None:
+    assert json_path(spec) == parts
+
+
+def test_template_names_are_found_in_nested_json_and_raw_braces_are_left_alone() -> None:
+    assert template_names({"user": {"name": "{username}"}, "ids": ["{a}", 3], "{k}": "x"}) == ["username", "a", "k"]
+    assert template_names('{"raw": "json", "n": 1}') == []
