@@ -33,8 +33,7 @@ MAX_SECONDS = 7 * 86_400
 # Run folders and record files are named after scenarios and variants: no path separators, NUL or dot-dot
 # tricks, and short enough for any file system's 255-byte name limit with the timestamp added.
 MAX_NAME_LENGTH = 100
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
-_VARIANT_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")   # never "..", never a leading "-" read as a flag
 
 
 @dataclass(frozen=True)
@@ -101,11 +100,11 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-def check_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
-    """A name that becomes part of a file or folder name; ValueError says what is allowed."""
-    if not pattern.fullmatch(value) or len(value) > MAX_NAME_LENGTH:
+def check_name(value: str, what: str) -> str:
+    """A name that becomes part of a file, folder or URL path; ValueError says what is allowed."""
+    if not _NAME.fullmatch(value) or len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} {_shown(value)}: allowed: 1 to {MAX_NAME_LENGTH} letters, digits, '_', '.', "
-                         f"'+', '-'" + (", starting with a letter or digit" if pattern is _NAME else ""))
+                         "'+', '-', starting with a letter or digit")
     return value
 
 
@@ -209,7 +208,7 @@ class Fault(Strict):
     @classmethod
     def _toxic_name(cls, value: str | None) -> str | None:
         # Toxiproxy names go into URLs (/proxies/redis/toxics/NAME): no slash, space or control character.
-        return None if value is None else check_name(value, "toxic name", _VARIANT_NAME)
+        return None if value is None else check_name(value, "toxic name")
 
     @field_validator("type")
     @classmethod
@@ -284,7 +283,7 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _names(self) -> Scenario:
         for name in self.variants:
-            check_name(name, "variant name", _VARIANT_NAME)
+            check_name(name, "variants: variant name")
         return self
 
     @model_validator(mode="after")

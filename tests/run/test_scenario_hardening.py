@@ -25,6 +25,7 @@ CASES: dict[str, tuple[bytes | str, str]] = {
     "newline in a key": ('[load]\n"user\\nz" = 3\n', "load.user\\nz: unknown field"),
     "NUL in a class name": ('[load.classes."a\\u0000b"]\nweight = 1\n', "load.classes: class name"),
     "NUL in the locustfile": ('[load]\nlocustfile = "a\\u0000b.py"\n', "load.locustfile: no such file"),
+    "variant named ..": ('[variants.".."]\nprofile = "fixed"\n', 'variants: variant name "..": allowed'),
     "300-character variant": (f'[variants.{"v" * 300}]\nprofile = "fixed"\n', "variant name"),
     # 13: accepted, then broke later
     "duration inf": ("[load]\nduration = inf\n", "load.duration: must be a duration of at most 604800 s"),
