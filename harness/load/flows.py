@@ -9,7 +9,6 @@ harness.load.users hooks up, so records look the same as the reference scenarios
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 import time
@@ -85,8 +84,8 @@ def _body_text(response: Any) -> str:
 
 def scenario_rules(user: Any) -> KindRules:
     """The error-kind rules the harness passed to this Locust process (none when run by hand)."""
-    spec = _spec_of(user.environment)
-    return KindRules(tuple(spec.error_kinds)) if spec is not None else KindRules()
+    plan = plan_of(user.environment)
+    return KindRules(tuple(plan.spec.error_kinds)) if plan is not None else KindRules()
 
 
 # -- the flow helper -----------------------------------------------------------------------------------
@@ -320,18 +319,16 @@ class FlowPlan:
                 "password": (pattern.password or "").replace("{n}", n)}
 
 
-_plans: dict[str, FlowPlan] = {}
+_plans: dict[str, FlowPlan | None] = {}
 
 
-def _spec_of(environment: Any) -> FlowsSpec | None:
-    raw = load_config(environment).flows
-    return None if raw is None else _plan_cache(environment, raw).spec
-
-
-def _plan_cache(environment: Any, raw: dict[str, Any]) -> FlowPlan:
-    key = json.dumps(raw, sort_keys=True)
+def plan_of(environment: Any) -> FlowPlan | None:
+    """The flows the harness passed to this process, compiled once per option text (None when run by hand)."""
+    key = str(getattr(environment.parsed_options, "harness_load", "") or "")
     if key not in _plans:
-        _plans[key] = FlowPlan.of(FlowsSpec.model_validate(raw), load_config(environment).users_in_service)
+        config = load_config(environment)
+        _plans[key] = None if config.flows is None else FlowPlan.of(
+            FlowsSpec.model_validate(config.flows), config.users_in_service)
     return _plans[key]
 
 
@@ -347,11 +344,10 @@ class FlowUser(FastHttpUser):
 
     def __init__(self, environment: Any) -> None:
         config = load_config(environment)
-        if config.flows is None:
+        plan = plan_of(environment)
+        if plan is None or not plan.spec.flows:
             raise ValueError("FlowUser runs a scenario's [[load.flows]]: start it with `harness run SCENARIO`")
-        self.plan = _plan_cache(environment, config.flows)
-        if not self.plan.spec.flows:
-            raise ValueError("FlowUser has no flows to run: the scenario gives no [[load.flows]]")
+        self.plan = plan
         # Numbered across workers so that users on different workers get different credentials.
         self.number = next(_user_numbers) * self.plan.spec.workers + worker_index(environment)
         self.flow = self.plan.flow_for(self.number)
