@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import pandas as pd
 
 from harness.analysis import columns as col
+from harness.analysis.block_sequence import BlockDecision, decide_blocks
+from harness.analysis.bursts import BurstInterval, burst_interval
 from harness.analysis.latency import latency_table
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
+from harness.analysis.replicates import ReplicateSummary, replicate_number, summarise
 from harness.analysis.run_folder import RunRecords, Target, VariantInfo
-from harness.analysis.sequential import Decision, decide
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
 from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED
 
 UNLABELLED_FAILURE = "other"  # a failed row whose recorder left error_kind empty
 SEQUENTIAL_VERDICTS = {"pass": Verdict.PASS, "fail": Verdict.FAIL, "undecided": Verdict.INCONCLUSIVE}
+FAIL_STATE, UNDECIDED_STATE = "fail", "undecided"
 TOP_ERRORS = 3
 
 
@@ -35,7 +38,7 @@ class PhaseResult:
 class VariantResult:
     info: VariantInfo
     end_s: float
-    rate: RateEstimate
+    rate: RateEstimate                      # the judged interval: correlation-aware (harness.analysis.bursts)
     verdict: Verdict
     shown: bool | None                      # None when the variant declared no expectation
     failures_by_kind: dict[str, int]        # failed target flows per error_kind, most frequent first
@@ -45,7 +48,9 @@ class VariantResult:
     latency: pd.DataFrame                   # latency_table of every request and flow name
     timeline: pd.DataFrame                  # per_second of the target flows
     target_p95_ms: float | None             # p95 latency of the target flow over the whole variant
-    sequential: Decision | None = None      # the verdict's source when the run stopped on --until-decided
+    sequential: BlockDecision | None = None  # the verdict's source when the run stopped on --until-decided
+    wilson: RateEstimate | None = None      # the same flows as if independent, for comparison
+    burst: BurstInterval | None = None      # design effect, bursts and block length behind `rate`
     windows: list[FaultWindow] = field(default_factory=list)
     phases: list[PhaseResult] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
@@ -81,6 +86,11 @@ class RunAnalysis:
         return bool(judged) and all(v.shown is True for v in judged)
 
     @property
+    def replicates(self) -> list[ReplicateSummary]:
+        """`harness run --repeat`: each base variant over its replicates ([] for a run without)."""
+        return summarise((v.name, v.info.expect, v.rate.rate, v.verdict.value) for v in self.variants)
+
+    @property
     def exit_code(self) -> int:
         return 0 if self.all_shown else 1
 
@@ -113,15 +123,25 @@ def top_errors(flows: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
     return result
 
 
-def sequential_verdict(info: VariantInfo, rate: RateEstimate, target: Target) -> Decision | None:
-    """Under --until-decided the confidence sequence decides, on every flow recorded (it holds at any n).
-
-    A Wilson interval on a sample whose size depended on the looks is not valid: repeated looks pass a
-    variant just below the target in 5-14% of runs instead of 5% (tests/analysis/test_sequential.py).
+def sequential_verdict(info: VariantInfo, timeline: pd.DataFrame, burst: BurstInterval,
+                       target: Target) -> BlockDecision | None:
+    """Under --until-decided: a fail when the block and flow confidence sequences agree on it, at any time;
+    a pass only at the maximum duration, by the correlation-aware interval (harness.analysis.block_sequence
+    says why: under bursts no early pass has been found that keeps false passes near 5%).
     """
     if info.stopped is None:
         return None
-    return decide(rate.successes, rate.n, target.minimum, target.confidence)
+    max_s = float(info.stopped.get("max_duration_s") or info.duration_s or len(timeline))
+    decision = decide_blocks(timeline["flows"].to_numpy(), timeline["successes"].to_numpy(), target.minimum,
+                             target.confidence, max_s)
+    ran_to_max = not str(info.stopped.get("reason") or "").startswith("decided")
+    state = decision.state if decision.state == FAIL_STATE else (
+        verdict_state(verdict(burst.rate, target.minimum)) if ran_to_max else UNDECIDED_STATE)
+    return replace(decision, state=state)
+
+
+def verdict_state(result: Verdict) -> str:
+    return next(state for state, v in SEQUENTIAL_VERDICTS.items() if v == result)
 
 
 def per_s(count: int, seconds: float) -> float | None:
@@ -141,12 +161,15 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
     target = run.target
     flows = target_flows(rows, target.metric)
     end_s = variant_end(info, rows[col.T].max() if len(rows) else None)
-    rate = success_rate(flows, target.confidence)
-    sequential = sequential_verdict(info, rate, target)
+    wilson = success_rate(flows, target.confidence)
+    timeline = per_second(flows, end_s)
+    burst = burst_interval(timeline["flows"].to_numpy(), timeline["successes"].to_numpy(), target.minimum,
+                           target.confidence)
+    rate = burst.rate
+    sequential = sequential_verdict(info, timeline, burst, target)
     result = verdict(rate, target.minimum) if sequential is None else SEQUENTIAL_VERDICTS[sequential.state]
     if info.status == STATUS_NOT_JUDGED:
         result = Verdict.NOT_JUDGED
-    timeline = per_second(flows, end_s)
     windows = fault_windows(run.fault_events, info.name, end_s)
     requests = int((rows[col.KIND] == KIND_REQUEST).sum())
     return VariantResult(
@@ -155,7 +178,8 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
         requests_per_s=per_s(requests, end_s), latency=latency_table(rows), timeline=timeline,
         target_p95_ms=float(flows[col.LATENCY_MS].quantile(0.95)) if len(flows) else None, windows=windows,
         phases=[phase_result(p, rows, flows, target) for p in phases_of(windows, end_s)],
-        recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential)
+        recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential,
+        wilson=wilson, burst=burst)
 
 
 def analyse_run(run: RunRecords) -> RunAnalysis:
@@ -164,6 +188,24 @@ def analyse_run(run: RunRecords) -> RunAnalysis:
     empty = run.requests.iloc[0:0]
     variants = [analyse_variant(v, by_variant.get_group(v.name) if v.name in names else empty, run)
                 for v in run.variants]
-    pairs = [PairResult(a.name, b.name, compare_rates(a.rate, b.rate, run.target.confidence))
-             for a, b in combinations(variants, 2)]
+    pairs = [PairResult(a.name, b.name, compare_bursty(a, b, run.target.confidence))
+             for a, b in pairs_to_compare(variants)]
     return RunAnalysis(run, variants, pairs)
+
+
+def pairs_to_compare(variants: list[VariantResult]) -> list[tuple[VariantResult, VariantResult]]:
+    """Every pair of variants; with --repeat, only variants of the same replicate (rep 1 with rep 1, ...)."""
+    return [(a, b) for a, b in combinations(variants, 2) if replicate_number(a.name) == replicate_number(b.name)]
+
+
+def compare_bursty(a: VariantResult, b: VariantResult, confidence: float) -> RateComparison:
+    """Newcombe interval and z-test on effective counts (n / deff): the difference honest about bursts too."""
+    return compare_rates(effective_counts(a), effective_counts(b), confidence)
+
+
+def effective_counts(v: VariantResult) -> RateEstimate:
+    """The rate with n replaced by its effective size; rate and interval unchanged, failures scaled with n."""
+    if v.burst is None or not v.rate.n:
+        return v.rate
+    n = v.burst.effective_n
+    return replace(v.rate, n=n, successes=(v.rate.rate or 0.0) * n)

@@ -36,5 +36,10 @@ def variant_table(analysis: RunAnalysis) -> Table:
 def print_summary(analysis: RunAnalysis, report_path: str, console: Console | None = None) -> None:
     console = console or wide_console()
     console.print(variant_table(analysis))
+    for sentence in [text.burst_sentence(v) for v in analysis.variants]:
+        if sentence:
+            console.print(sentence, markup=False, highlight=False)
+    for replicate in analysis.replicates:
+        console.print(text.replicate_sentence(replicate), markup=False, highlight=False)
     style = "bold green" if analysis.all_shown else "bold red"
     console.print(Text(text.headline(analysis), style=style), Text(f" ·  report: {report_path}"))

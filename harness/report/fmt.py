@@ -31,6 +31,15 @@ def rate_ci(rate: RateEstimate) -> str:
     return f"{pct(rate.rate)} [{pct(rate.ci_low)}, {pct(rate.ci_high)}]"
 
 
+def wilson_ci(v) -> str:
+    """A variant's Wilson interval (independent flows), shown beside the interval that judged."""
+    return "–" if v.wilson is None else rate_ci(v.wilson)
+
+
+def design_effect(v) -> str:
+    return "–" if v.burst is None or not v.rate.n else f"{v.burst.design_effect:.1f}"
+
+
 def p_value(p: float | None) -> str:
     if p is None:
         return "–"

@@ -79,7 +79,12 @@ def card(v: VariantResult, colour: str) -> str:
             f"{badge(v.verdict.value)}</div><div class=rate>{escape(fmt.rate_ci(v.rate))}</div>"
             f"<div>{expectation(v)}</div>"
             f"<div class=muted>{v.rate.n:,} flows · errors: {escape(fmt.main_errors(v.failures_by_kind, v.rate.n))}"
-            f"</div>{stop_note(v)}</div>")
+            f"</div>{burst_note(v)}{stop_note(v)}</div>")
+
+
+def burst_note(v: VariantResult) -> str:
+    sentence = text.burst_sentence(v)
+    return "" if sentence is None else f"<div class='muted bursts'>{escape(sentence)}</div>"
 
 
 def stop_note(v: VariantResult) -> str:
@@ -129,11 +134,20 @@ def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = 
 
 def variants_table(analysis: RunAnalysis, colours: dict[str, str]) -> str:
     rows = [[swatch(v.name, colours), escape(v.info.status), f"{v.rate.n:,}", escape(fmt.rate_ci(v.rate)),
+             escape(fmt.wilson_ci(v)), escape(fmt.design_effect(v)),
              escape(fmt.main_errors(v.failures_by_kind, v.rate.n, top=4)), escape(fmt.ms(v.target_p95_ms)),
              f"{v.requests_per_s or 0:.1f}", badge(v.verdict.value), escape(v.info.expect or "–"),
              text.shown_mark(v)] for v in analysis.variants]
-    return table(["variant", "status", "flows", "success rate [CI]", "errors", "p95", "requests/s", "verdict",
-                  "expected", "shown"], rows, numeric={2, 5, 6})
+    return table(["variant", "status", "flows", "success rate [CI, judged]", "Wilson [CI]", "design effect", "errors",
+                  "p95", "requests/s", "verdict", "expected", "shown"], rows, numeric={2, 5, 7, 8}) + replicates_list(
+                      analysis)
+
+
+def replicates_list(analysis: RunAnalysis) -> str:
+    if not analysis.replicates:
+        return ""
+    items = "".join(f"<li>{escape(text.replicate_sentence(r))}</li>" for r in analysis.replicates)
+    return f"<ul class=replicates>{items}</ul>"
 
 
 def pairs_table(analysis: RunAnalysis) -> str:

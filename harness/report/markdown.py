@@ -11,17 +11,24 @@ def render_markdown(analysis: RunAnalysis) -> str:
     lines = [
         f"## {text.scenario_name(analysis)}: {text.headline(analysis)}", "",
         text.target_sentence(analysis), "",
-        "| variant | flows | success rate [CI] | main errors | p95 | verdict | expected | shown |",
-        "|---|---:|---|---|---:|---|---|---|",
+        "| variant | flows | success rate [CI, judged] | Wilson [CI] | design effect | main errors | p95 | verdict "
+        "| expected | shown |",
+        "|---|---:|---|---|---:|---|---:|---|---|---|",
     ]
     for v in analysis.variants:
-        lines.append(f"| {v.name} | {v.rate.n:,} | {fmt.rate_ci(v.rate)} | "
+        lines.append(f"| {v.name} | {v.rate.n:,} | {fmt.rate_ci(v.rate)} | {fmt.wilson_ci(v)} | "
+                     f"{fmt.design_effect(v)} | "
                      f"{fmt.main_errors(v.failures_by_kind, v.rate.n)} | {fmt.ms(v.target_p95_ms)} | "
                      f"**{v.verdict.value}** | {v.info.expect or '–'} | {text.shown_mark(v)} |")
     unjudged = [text.variant_sentence(v, analysis.target.minimum) for v in analysis.variants
                 if v.verdict is Verdict.NOT_JUDGED]
     if unjudged:
         lines += ["", *[f"- {sentence}" for sentence in unjudged]]
+    bursts = [sentence for v in analysis.variants if (sentence := text.burst_sentence(v))]
+    if bursts:
+        lines += ["", *[f"- {sentence}" for sentence in bursts]]
+    if analysis.replicates:
+        lines += ["", *[f"- {text.replicate_sentence(r)}" for r in analysis.replicates]]
     if analysis.pairs:
         lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
     stops = [sentence for v in analysis.variants if (sentence := text.stop_sentence(v))]

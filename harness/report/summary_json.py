@@ -56,7 +56,11 @@ def timeline_dict(timeline: pd.DataFrame) -> dict:
 def variant_dict(v: VariantResult) -> dict:
     return {
         "expect": v.info.expect, "verdict": v.verdict.value, "shown": v.shown, "status": v.info.status,
-        "verdict_method": "wilson" if v.sequential is None else "sequential", "stopped": stopped_dict(v),
+        "verdict_method": "correlation-aware" if v.sequential is None else "sequential", "stopped": stopped_dict(v),
+        "judged_by": v.burst.method if v.sequential is None and v.burst else (
+            v.sequential.method if v.sequential else "wilson"),
+        "wilson": rate_dict(v.wilson) if v.wilson is not None else None,
+        "correlation": v.burst.to_dict() if v.burst is not None else None,
         "profile": v.info.profile, "flags": v.info.flags, "duration_s": v.end_s,
         "target_flow": rate_dict(v.rate), "failures_by_kind": v.failures_by_kind,
         "top_errors": {k: [{"error": text, "count": n} for text, n in texts] for k, texts in v.top_errors.items()},
@@ -85,7 +89,8 @@ def pair_dict(pair: PairResult) -> dict:
     return {"before": pair.before, "after": pair.after, "failure_rate_before": c.a.failure_rate,
             "failure_rate_after": c.b.failure_rate, "difference": c.difference, "diff_ci_low": c.diff_ci_low,
             "diff_ci_high": c.diff_ci_high, "p_value": c.p_value, "significant": c.significant,
-            "failure_ratio": c.failure_ratio}
+            "failure_ratio": c.failure_ratio,
+            "method": "Newcombe interval and z-test on effective sample sizes (n / design effect)"}
 
 
 def summary_dict(analysis: RunAnalysis) -> dict:
@@ -104,4 +109,5 @@ def summary_dict(analysis: RunAnalysis) -> dict:
         "variant_order": [v.name for v in analysis.variants],
         "variants": {v.name: variant_dict(v) for v in analysis.variants},
         "comparisons": [pair_dict(p) for p in analysis.pairs],
+        "replicates": {r.base: r.to_dict() for r in analysis.replicates},
     })

@@ -23,7 +23,33 @@ def headline(analysis: RunAnalysis) -> str:
 def target_sentence(analysis: RunAnalysis) -> str:
     t = analysis.target
     return (f"Target: {t.metric} flow success rate ≥ {t.minimum:.2%}, judged on the {t.confidence:.0%} "
-            "Wilson interval (pass: whole interval at or above; fail: wholly below; else inconclusive).")
+            "correlation-aware interval, which widens Wilson's by how much failures clustered in time "
+            "(pass: whole interval at or above; fail: wholly below; else inconclusive).")
+
+
+def burst_sentence(v: VariantResult) -> str | None:
+    """How much of the uncertainty comes from bursts, in one sentence a person can repeat."""
+    b = v.burst
+    if b is None or not v.rate.n:
+        return None
+    if not v.rate.failures:
+        return f"{v.name}: no failures, so nothing clustered; the interval is Wilson's."
+    bursts = "no burst below the target" if not b.bursts else (
+        "1 burst" if b.bursts == 1 else f"{b.bursts} bursts")
+    longest = f" (longest {b.longest_burst_s} s)" if b.bursts else ""
+    width = "as wide as" if b.width_ratio is None or b.width_ratio < 1.05 else f"{b.width_ratio:.1f}× wider than"
+    return (f"{v.name}: failures came in {bursts}{longest}; the interval is {width} if they were independent "
+            f"(design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s).")
+
+
+def replicate_sentence(r) -> str:
+    """`--repeat`: each replicate's rate, the spread, and the verdict over them."""
+    rates = ", ".join(fmt.pct(x) for x in r.rates)
+    spread = "" if r.spread is None else f"; spread {r.spread * 100:.2f} pp"
+    sd = "" if r.sd is None else f", sd {r.sd * 100:.2f} pp"
+    expected = f", expected {r.expect}" if r.expect else ""
+    return (f"{r.base} over {len(r.names)} replicates: {rates}{spread}{sd}; verdicts {', '.join(r.verdicts)}"
+            f" → {r.verdict.upper()} (every replicate must agree){expected}")
 
 
 def variant_sentence(v: VariantResult, minimum: float) -> str:
@@ -33,8 +59,9 @@ def variant_sentence(v: VariantResult, minimum: float) -> str:
         return f"{v.name}: {v.verdict.value.upper()} – no flows recorded"
     relation = "≥" if v.verdict.value == "pass" else "<" if v.verdict.value == "fail" else "straddles"
     expected = f", expected {v.info.expect}" if v.info.expect else ""
+    burst = burst_sentence(v)
     return (f"{v.name}: {v.verdict.value.upper()} – {fmt.rate_ci(v.rate)} {relation} {minimum:.2%}"
-            f" over {v.rate.n:,} flows{expected}")
+            f" over {v.rate.n:,} flows{expected}" + (f". {burst}" if burst else ""))
 
 
 def stop_sentence(v: VariantResult) -> str | None:
@@ -47,9 +74,10 @@ def stop_sentence(v: VariantResult) -> str | None:
         how = f"stopped early at {fmt.seconds(stopped.get('at_s'))} of {limit} ({reason})"
     else:
         how = f"ran to its maximum duration ({limit}) undecided"
-    return (f"{v.name}: {how}; verdict by confidence sequence: {final.state} "
+    return (f"{v.name}: {how}; verdict: {final.state} "
             f"[{fmt.pct(final.low)}, {fmt.pct(final.high)}] over {final.n:,} flows "
-            "(anytime-valid, so stopping on it keeps the error rate at its nominal level)")
+            "(early fails by confidence sequences over 5 s blocks and over flows, which must agree; "
+            "a pass only at the maximum duration, so stopping keeps the error rate at its nominal level)")
 
 
 def shown_mark(v: VariantResult) -> str:

@@ -9,10 +9,11 @@ from harness.records import CHARTS_DIR, JUNIT, REPORT_HTML, SUMMARY, SUMMARY_MD
 from harness.report.colours import KNOWN_VARIANTS, variant_colours
 
 TOP_KEYS = {"schema_version", "harness_version", "generated_at", "scenario", "run_status", "seed", "target",
-            "all_shown", "exit_code", "problems", "variant_order", "variants", "comparisons"}
+            "all_shown", "exit_code", "problems", "variant_order", "variants", "comparisons", "replicates"}
 VARIANT_KEYS = {"expect", "verdict", "shown", "status", "profile", "flags", "duration_s", "target_flow",
                 "failures_by_kind", "top_errors", "requests", "requests_per_s", "latency", "phases",
-                "fault_windows", "recovery", "timeline", "verdict_method", "stopped"}
+                "fault_windows", "recovery", "timeline", "verdict_method", "stopped", "judged_by", "wilson",
+                "correlation"}
 RATE_KEYS = {"flows", "successes", "failures", "success_rate", "ci_low", "ci_high", "confidence"}
 
 
