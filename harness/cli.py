@@ -91,11 +91,13 @@ def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--ablate", is_flag=True,
               help="Turn each fix on from buggy and off from fixed, one at a time, and report each one's effect.")
 @click.option("--ablate-flags", help="With --ablate: only these flags (comma-separated).")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Run every variant this many times, each on a fresh stack; judge over the replicates.")
 def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: float | None, variants: str | None,
         fault_proxy: str, workers: int, out: Path, seed: int | None, allow_remote: bool,
         until_decided: bool, min_duration: float | None,
         master_bind: tuple[str, int] | None, expect_workers: int | None, ablate: bool,
-        ablate_flags: str | None) -> int:
+        ablate_flags: str | None, repeat: int) -> int:
     """Run a scenario's variants end to end and give each a verdict against the target."""
     from harness.run import MIN_DURATION_S, Experiment, RunOptions
 
@@ -113,6 +115,13 @@ def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: f
                          allow_remote=allow_remote, master_bind=master_bind, expect_workers=expect_workers,
                          until_decided=until_decided, min_duration_s=MIN_DURATION_S if min_duration is None
                          else min_duration)
+    if repeat > 1:
+        if ablate:
+            raise click.UsageError("--repeat and --ablate do not go together yet; run the ablation twice")
+        from harness.repeat import with_replicates
+        from harness.scenario import load_scenario
+
+        options.scenario, options.variants = with_replicates(load_scenario(scenario), repeat, chosen), None
     if not ablate:
         return Experiment(options).run()
     from harness.ablation import with_ablation, write_ablation

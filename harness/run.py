@@ -31,7 +31,7 @@ from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
 if TYPE_CHECKING:
-    from harness.analysis.sequential import Decision
+    from harness.analysis.block_sequence import BlockDecision
 
 TRACKED_PACKAGES = ("locust", "toxiproxy-python", "redis", "pandas", "matplotlib", "pyarrow", "fastapi",
                     "uvicorn", "uvloop", "scipy", "pydantic")
@@ -287,6 +287,7 @@ class LiveTally:
     flows: int = 0
     successes: int = 0
     _seen: set[str] = field(default_factory=set)
+    by_second: dict[str, Any] = field(default_factory=dict)  # "flows"/"successes": numpy counts per second
 
     def update(self) -> None:
         import pyarrow.compute as pc
@@ -298,7 +299,7 @@ class LiveTally:
             if path.name in self._seen:
                 continue
             try:
-                table = pq.read_table(path, columns=["variant", "kind", "name", "success"])
+                table = pq.read_table(path, columns=["t", "variant", "kind", "name", "success"])
             except (OSError, ValueError):
                 continue  # parts appear by atomic rename, so this is a damaged file; the report names it
             self._seen.add(path.name)
@@ -307,6 +308,13 @@ class LiveTally:
             flows = table.filter(mask)
             self.flows += flows.num_rows
             self.successes += int(pc.sum(flows["success"]).as_py() or 0)
+            self._count_seconds(flows["t"].to_numpy(), flows["success"].to_numpy(zero_copy_only=False))
+
+    def _count_seconds(self, t: Any, success: Any) -> None:
+        """Per-second counts for the block confidence sequence (issue 14: bursts need time, not just totals)."""
+        from harness.analysis.block_sequence import add_per_second
+
+        add_per_second(self.by_second, t, success)
 
     def describe(self) -> str:
         if not self.flows:
@@ -447,7 +455,7 @@ class VariantRun:
         if not self.options.until_decided or elapsed < self.options.min_duration_s:
             return False
         decision = self._decide(tally)
-        if not decision.decided:
+        if decision.state != "fail":  # under bursts only a fail is safe to stop on; a pass waits for the end
             return False
         self._record_stop(elapsed, f"decided: {decision.state}", decision)
         self.manifest.variant(self.name)["duration_s"] = round(elapsed, 3)  # the analysis' time axis ends here
@@ -457,13 +465,14 @@ class VariantRun:
         self.locust.stop()        # SIGTERM: Locust stops its users, flushes the records and exits
         return True
 
-    def _decide(self, tally: LiveTally) -> Decision:
-        from harness.analysis.sequential import decide
+    def _decide(self, tally: LiveTally) -> BlockDecision:
+        from harness.analysis.block_sequence import decide_blocks
 
-        target = self.scenario.target
-        return decide(tally.successes, tally.flows, target.minimum, target.confidence)
+        target, counts = self.scenario.target, tally.by_second
+        return decide_blocks(counts.get("flows", []), counts.get("successes", []), target.minimum,
+                             target.confidence, self.scenario.load.duration)
 
-    def _record_stop(self, at_s: float, reason: str, decision: Decision) -> None:
+    def _record_stop(self, at_s: float, reason: str, decision: BlockDecision) -> None:
         """Manifest `stopped`: when and why, on the live counts; `harness report` re-decides on every flow."""
         self.manifest.variant(self.name)["stopped"] = {
             "at_s": round(at_s, 3), "reason": reason, "method": decision.method, "low": decision.low,

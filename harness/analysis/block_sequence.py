@@ -108,3 +108,15 @@ def decide_blocks(flows_per_s, successes_per_s, target: float, confidence: float
     _, low, high = block_bounds(m, y, confidence, planned)
     state = {1: PASS, -1: FAIL, 0: UNDECIDED}[sign]
     return BlockDecision(state, float(low[-1]), float(high[-1]), s, n, len(m))
+
+
+def add_per_second(counts: dict[str, np.ndarray], t, success) -> None:
+    """Add flows (time since load start t, success) to running per-second counts, growing them as needed."""
+    seconds = np.clip(np.asarray(t, dtype=float), 0, None).astype(np.int64)
+    if not len(seconds):
+        return
+    size = max(int(seconds.max()) + 1, len(counts.get("flows", ())))
+    for key, weights in (("flows", None), ("successes", np.asarray(success, dtype=float))):
+        added = np.bincount(seconds, weights=weights, minlength=size)
+        old = counts.get(key, np.zeros(0))
+        counts[key] = added + np.pad(old, (0, size - len(old)))

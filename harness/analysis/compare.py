@@ -1,20 +1,31 @@
-"""`harness compare RUN_A RUN_B`: the same variant across two runs (say, the fix on two commits)."""
+"""`harness compare RUN_A RUN_B`: the same variant across two runs (say, the fix on two commits).
+
+Each run's rate is compared on its effective sample size (harness.analysis.bursts), so bursts do not make
+a difference look significant. When both runs hold replicates of the variant (`harness run --repeat`),
+the replicates are the units instead: Welch's t-test on the per-replicate rates, which also carries the
+run-to-run spread (a busy machine, another scheduling) that no single run's interval can show.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from scipy import stats
 
 from harness.analysis import columns as col
+from harness.analysis.bursts import burst_interval
 from harness.analysis.latency import latency_table
+from harness.analysis.replicates import split_replicate
 from harness.analysis.run_analysis import target_flows
-from harness.analysis.run_folder import RunRecords, load_run
-from harness.analysis.stats import RateComparison, compare_rates, success_rate
+from harness.analysis.run_folder import RunRecords, Target, load_run
+from harness.analysis.stats import RateComparison, RateEstimate, compare_rates, success_rate
+from harness.analysis.timeline import per_second
 from harness.errors import BadInput
 from harness.report import fmt
 from harness.report.console import wide_console
@@ -27,6 +38,7 @@ class VariantComparison:
     variant: str
     rates: RateComparison      # a = RUN_A, b = RUN_B; difference is B's failure rate minus A's
     latency: pd.DataFrame      # index (kind, name); columns A p50_ms ... B p99_ms
+    replicates: tuple[int, int] | None = None  # replicates in A and B when the replicates were the units
 
     @property
     def b_worse(self) -> bool:
@@ -38,8 +50,20 @@ class VariantComparison:
         return self.rates.significant and (self.rates.difference or 0.0) < 0
 
 
+def names_of(run: RunRecords) -> list[str]:
+    """Variant names, with the replicates of `--repeat` (BASE@K) also offered under their base name."""
+    names = [v.name for v in run.variants]
+    bases = [split_replicate(n)[0] for n in names if split_replicate(n)[1] is not None]
+    return list(dict.fromkeys(bases + [n for n in names if split_replicate(n)[1] is None]))
+
+
+def replicates_of(run: RunRecords, base: str) -> list[str]:
+    found = (split_replicate(v.name) for v in run.variants)
+    return [f"{name}@{k}" for name, k in found if name == base and k is not None]
+
+
 def variants_to_compare(run_a: RunRecords, run_b: RunRecords, variant: str | None) -> list[str]:
-    names_a, names_b = [v.name for v in run_a.variants], {v.name for v in run_b.variants}
+    names_a, names_b = names_of(run_a), set(names_of(run_b))
     if variant is not None:
         for run, names in ((run_a, names_a), (run_b, names_b)):
             if variant not in names:
@@ -62,12 +86,68 @@ def variant_rows(run: RunRecords, variant: str) -> pd.DataFrame:
     return run.requests[run.requests[col.VARIANT] == variant]
 
 
+def effective_rate(rows: pd.DataFrame, target: Target) -> RateEstimate:
+    """The correlation-aware rate with n replaced by its effective size (n / design effect)."""
+    timeline = per_second(target_flows(rows, target.metric))
+    burst = burst_interval(timeline["flows"].to_numpy(), timeline["successes"].to_numpy(), target.minimum,
+                           target.confidence)
+    if not burst.rate.n:
+        return burst.rate
+    return replace(burst.rate, n=burst.effective_n, successes=(burst.rate.rate or 0.0) * burst.effective_n)
+
+
+def replicate_rates(run: RunRecords, names: list[str], target: Target) -> tuple[list[float], int, int]:
+    """Each replicate's success rate, and the flows and successes over all of them."""
+    rates, flows, successes = [], 0, 0
+    for name in names:
+        rate = success_rate(target_flows(variant_rows(run, name), target.metric), target.confidence)
+        if rate.n:
+            rates.append(rate.successes / rate.n)
+            flows, successes = flows + rate.n, successes + rate.successes
+    return rates, flows, successes
+
+
+def mean_of_replicates(rates: list[float], flows: int, successes: int, confidence: float) -> RateEstimate:
+    """The mean replicate rate with a t interval over replicates (the spread between runs)."""
+    mean = float(np.mean(rates))
+    low, high = stats.t.interval(confidence, len(rates) - 1, loc=mean, scale=stats.sem(rates)) \
+        if np.std(rates) > 0 else (mean, mean)
+    return RateEstimate(flows, successes, mean, max(float(low), 0.0), min(float(high), 1.0), confidence)
+
+
+def compare_replicates(run_a: RunRecords, run_b: RunRecords, base: str, target: Target) -> RateComparison | None:
+    """Welch's t-test on per-replicate failure rates; None unless both runs have two or more replicates."""
+    a, b = (replicate_rates(run, replicates_of(run, base), target) for run in (run_a, run_b))
+    if len(a[0]) < 2 or len(b[0]) < 2:
+        return None
+    fail_a, fail_b = 1 - np.array(a[0]), 1 - np.array(b[0])
+    est_a, est_b = (mean_of_replicates(*x, target.confidence) for x in (a, b))
+    difference = float(fail_b.mean() - fail_a.mean())
+    if np.std(np.concatenate([fail_a, fail_b])) == 0:
+        return RateComparison(est_a, est_b, difference, difference, difference, 1.0, False, None)
+    test = stats.ttest_ind(fail_b, fail_a, equal_var=False)
+    interval = test.confidence_interval(target.confidence)
+    p_value = float(test.pvalue) if np.isfinite(test.pvalue) else 1.0
+    ratio = float(fail_a.mean() / fail_b.mean()) if fail_b.mean() > 0 else None
+    return RateComparison(est_a, est_b, difference, float(interval.low), float(interval.high), p_value,
+                          p_value < 1.0 - target.confidence, ratio)
+
+
 def compare_variant(run_a: RunRecords, run_b: RunRecords, variant: str) -> VariantComparison:
-    rows_a, rows_b = variant_rows(run_a, variant), variant_rows(run_b, variant)
     target = run_a.target
-    a = success_rate(target_flows(rows_a, target.metric), target.confidence)
-    b = success_rate(target_flows(rows_b, target.metric), target.confidence)
-    return VariantComparison(variant, compare_rates(a, b, target.confidence), side_by_side_latency(rows_a, rows_b))
+    by_replicates = compare_replicates(run_a, run_b, variant, target)
+    names_a = replicates_of(run_a, variant) or [variant]
+    names_b = replicates_of(run_b, variant) or [variant]
+    rows_a = run_a.requests[run_a.requests[col.VARIANT].isin(names_a)]
+    rows_b = run_b.requests[run_b.requests[col.VARIANT].isin(names_b)]
+    latency = side_by_side_latency(rows_a, rows_b)
+    if by_replicates is not None:
+        return VariantComparison(variant, by_replicates, latency, replicates=(len(names_a), len(names_b)))
+    if len(names_a) > 1 or len(names_b) > 1:
+        raise BadInput(f"{variant}: one run has replicates and the other has one run; compare BASE@K by name "
+                       f"(for example --variant {names_a[0]}) or repeat both runs")
+    a, b = effective_rate(rows_a, target), effective_rate(rows_b, target)
+    return VariantComparison(variant, compare_rates(a, b, target.confidence), latency)
 
 
 def compare_records(run_a: RunRecords, run_b: RunRecords, variant: str | None = None) -> list[VariantComparison]:
@@ -107,7 +187,15 @@ def rates_table(comparisons: list[VariantComparison], run_a: RunRecords) -> Tabl
         result = Text("B significantly worse", style="bold red") if c.b_worse else Text(
             "B significantly better", style="bold green") if c.b_better else Text("no significant difference")
         table.add_row(c.variant, fmt.rate_ci(r.a), fmt.rate_ci(r.b), diff, fmt.p_value(r.p_value), result)
+    table.caption = "; ".join(units_note(c) for c in comparisons)
+    table.caption_justify = "left"
     return table
+
+
+def units_note(c: VariantComparison) -> str:
+    if c.replicates is None:
+        return f"{c.variant}: flows weighted by bursts (effective sample sizes)"
+    return f"{c.variant}: replicates as units, {c.replicates[0]} vs {c.replicates[1]} (Welch t-test)"
 
 
 def latency_side_by_side(comparisons: list[VariantComparison]) -> Table:

@@ -34,11 +34,13 @@ def burst_sentence(v: VariantResult) -> str | None:
         return None
     if not v.rate.failures:
         return f"{v.name}: no failures, so nothing clustered; the interval is Wilson's."
-    bursts = "no burst below the target" if not b.bursts else (
-        "1 burst" if b.bursts == 1 else f"{b.bursts} bursts")
-    longest = f" (longest {b.longest_burst_s} s)" if b.bursts else ""
     width = "as wide as" if b.width_ratio is None or b.width_ratio < 1.05 else f"{b.width_ratio:.1f}× wider than"
-    return (f"{v.name}: failures came in {bursts}{longest}; the interval is {width} if they were independent "
+    if not b.bursts:
+        return (f"{v.name}: failures were scattered, not in bursts; the interval is {width} if they were "
+                f"independent (design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s).")
+    bursts = "1 burst" if b.bursts == 1 else f"{b.bursts} bursts"
+    return (f"{v.name}: failures came in {bursts} (longest {b.longest_burst_s} s); the interval is {width} "
+            f"if they were independent "
             f"(design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s).")
 
 
