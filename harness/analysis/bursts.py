@@ -24,7 +24,9 @@ Method (a cluster-robust, "effective sample size" Wilson interval):
    residuals e (Satterthwaite 1946, Biometrics Bulletin 2(6); used for cluster-robust errors with few
    effective clusters by Bell & McCaffrey 2002, Survey Methodology 28(2)): when three bursts carry the
    variance, df is about 2, not the number of blocks. With df = blocks - 1 instead, false passes reached
-   6-7% in benchmarks/bursty.py; with Satterthwaite's they stay below 5%.
+   6-7% in benchmarks/bursty.py; with Satterthwaite's they stay below 5%. When no burst was seen (failures
+   scattered, step "bursts" below), df is the number of blocks minus one, as in Korn & Graubard: a handful of
+   independent failures would otherwise count as a handful of clusters and widen the interval for nothing.
 
 Block length rule: L = max(ceil(T^(1/3)), 2 x the longest burst), at most T / MIN_BLOCKS seconds. T^(1/3) is
 the order of the variance-optimal block length for a weakly dependent series (Hall, Horowitz & Jing 1995,
@@ -167,7 +169,9 @@ def burst_interval(flows_per_s: np.ndarray, successes_per_s: np.ndarray, minimum
     deff = design_effect(block_flows[occupied], block_successes[occupied])
     # Korn & Graubard truncate n* at n: data that look less clustered than independent get Wilson, no narrower
     if math.isfinite(deff) and deff > 0:
-        df_clusters = effective_clusters(block_flows[occupied], block_successes[occupied])
+        # With bursts seen, the variance rests on the few blocks that hold them (Satterthwaite); with failures
+        # scattered, on every block (Korn-Graubard's k): a handful of independent failures is not a few clusters.
+        df_clusters = effective_clusters(block_flows[occupied], block_successes[occupied]) if runs else clusters
         effective_n = min(n, n / deff * degrees_of_freedom_factor(n, df_clusters, confidence))
     else:  # no failures (or no flows): nothing can have clustered
         effective_n, deff = float(n), 1.0

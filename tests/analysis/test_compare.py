@@ -11,8 +11,10 @@ from tests.analysis.crafted import flows, make_run, variant
 
 
 def run_with(tmp_path, name: str, failures: int, total: int = 2000, variants=("fixed",)):
+    """Failures spread evenly over 20 s (not one burst: the comparison weighs bursts, see test_bursts.py)."""
     t = [i * 0.01 for i in range(total)]
-    parts = {f"{v}.parquet": flows(t, [i >= failures for i in range(total)], variant=v) for v in variants}
+    failed = {round(k * (total - 1) / max(failures - 1, 1)) for k in range(failures)}
+    parts = {f"{v}.parquet": flows(t, [i not in failed for i in range(total)], variant=v) for v in variants}
     return make_run(tmp_path / name, parts, {v: variant("pass") for v in variants})
 
 

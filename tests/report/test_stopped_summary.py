@@ -13,9 +13,9 @@ STOPPED = {"at_s": 41.5, "reason": "decided: pass", "method": "beta-binomial mix
            "low": 0.9901, "high": 0.9987, "flows": 1980, "successes": 1971}
 
 
-def stopped_run(run_dir: Path, stopped: dict | None) -> tuple[dict, int]:
+def stopped_run(run_dir: Path, stopped: dict | None, success: float = 0.996) -> tuple[dict, int]:
     """1990 of 2000 logins (seed 2): Wilson's lower bound is 0.9908, the confidence sequence's 0.9887."""
-    write_synthetic_run(run_dir, [SyntheticVariant("fixed", "pass", success=0.996, fault_success=0.996)],
+    write_synthetic_run(run_dir, [SyntheticVariant("fixed", "pass", success=success, fault_success=success)],
                         records=6000, faults=[], seed=2, files_per_variant=1)
     manifest = json.loads((run_dir / MANIFEST).read_text())
     manifest["variants"]["fixed"]["stopped"] = stopped
@@ -25,15 +25,15 @@ def stopped_run(run_dir: Path, stopped: dict | None) -> tuple[dict, int]:
 
 
 def test_without_early_stopping_wilson_decides(tmp_path):
-    """No stop block: the fixed-sample correlation-aware verdict (1990 of 2000, independent: passes 99%)."""
-    fixed, code = stopped_run(tmp_path / "run", None)
+    """No stop block: the fixed-sample correlation-aware verdict (99.9% of 2000, independent: passes 99%)."""
+    fixed, code = stopped_run(tmp_path / "run", None, success=0.999)
     assert (fixed["verdict"], fixed["verdict_method"], fixed["stopped"], code) == ("pass", "correlation-aware", None, 0)
 
 
 def test_after_early_stopping_the_sequence_decides_on_every_recorded_flow(tmp_path):
     """Same records, stopped early on a "pass": under bursts no early pass is given (issue 14), so inconclusive."""
     fixed, code = stopped_run(tmp_path / "run", STOPPED)
-    assert fixed["target_flow"]["ci_low"] >= 0.99  # Wilson alone would have passed it
+    assert fixed["wilson"]["ci_low"] >= 0.99  # Wilson alone would have passed it
     assert (fixed["verdict"], fixed["verdict_method"], code) == ("inconclusive", "sequential", 1)
     assert {k: fixed["stopped"][k] for k in STOPPED} == STOPPED
     final = fixed["stopped"]["final"]
