@@ -62,7 +62,7 @@ def count(run_dir: Path) -> int:
     naive = 0
     for pair in pairs:
         a, b = (variants[pair[k]]["target_flow"] for k in ("before", "after"))
-        plain = compare_rates(rate_from_counts(a["successes"], a["flows"]), rate_from_counts(b["successes"], b["flows"]))
+        plain = compare_rates(*(rate_from_counts(x["successes"], x["flows"]) for x in (a, b)))
         naive += plain.significant
         print(f"{pair['before']:>5} vs {pair['after']:<5} {a['success_rate']:.2%} vs {b['success_rate']:.2%}  "
               f"harness p = {pair['p_value']:.3f}{' *' if pair['significant'] else '  '}  "
