@@ -21,6 +21,7 @@ from harness.records import ERROR_KINDS
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 CREDENTIAL_NAMES = ("username", "password")
 DECLARATIVE_USER = "FlowUser"   # the one Locust user class the declarative locustfile defines
+SETUP_FLOW = "setup"            # the flow rows of [load.setup]
 # `{name}` with an identifier inside; any other brace (a JSON body written as text) is left alone.
 TEMPLATE_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CAPTURE = re.compile(r"^(json|header|cookie):(.+)$")
@@ -283,6 +284,9 @@ def declarative_problem(flows: list[Flow], classes: set[str], metric: str) -> st
 def template_problem(flows: list[Flow], setup: Setup | None) -> str | None:
     """`load.<field>: ...` for the first `{name}` no earlier step captured and no credential gives, or None."""
     known = set(CREDENTIAL_NAMES)
+    taken = next((i for i, flow in enumerate(flows) if flow.name == SETUP_FLOW), None)
+    if setup is not None and taken is not None:
+        return f"load.flows[{taken}].name: {SETUP_FLOW!r} names the [load.setup] rows; give this flow another name"
     if setup is not None:
         problem = _steps_problem("load.setup", setup.steps, known)
         if problem:

@@ -26,6 +26,7 @@ from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE
 from harness.load.users import FlowFailed, load_config
 from harness.scenario_flows import (
+    SETUP_FLOW,
     TEMPLATE_NAME,
     Credentials,
     ErrorKindRule,
@@ -369,7 +370,7 @@ class FlowUser(FastHttpUser):
     def run_flow(self) -> None:
         if not self.set_up:
             # Setup again before the next flow until it succeeds (a service that was down at start).
-            self.set_up = self.run_steps("setup", self.plan.setup, self.values)
+            self.set_up = self.run_steps(SETUP_FLOW, self.plan.setup, self.values)
             if not self.set_up:
                 return
         self.run_steps(self.flow.name, self.plan.steps[self.flow.name], dict(self.values))

@@ -117,7 +117,7 @@ def started_pids(manifest: dict) -> list[int]:
 @pytest.mark.slow
 def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path) -> None:
     """Buggy fails with session_not_found (by the error-kind rule), fixed passes, through the packaged locustfile."""
-    result, run_dir = run_scenario(tmp_path, "10s")
+    result, run_dir = run_scenario(tmp_path, "15s")
     summary = json.loads((run_dir / "summary.json").read_text())
     manifest = json.loads((run_dir / "manifest.json").read_text())
     rows = records(run_dir)

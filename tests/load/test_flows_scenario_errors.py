@@ -50,6 +50,8 @@ CASES = {
                                  "load.flows[0].steps[0].path: {later} is neither"),
     "unknown name in setup": ('[[load.setup.steps]]\npath = "/signup"\njson = { who = "{nobody}" }\n' + FLOW,
                               "load.setup.steps[0].json: {nobody} is neither"),
+    "flow named like the setup rows": ('[[load.setup.steps]]\npath = "/signup"\n' + FLOW.replace('"login"', '"setup"'),
+                                       "load.flows[0].name: 'setup' names the [load.setup] rows"),
     "flow without name": ('[[load.flows]]\n[[load.flows.steps]]\npath = "/a"\n', "load.flows[0].name: is required"),
     "flow without steps": ('[[load.flows]]\nname = "x"\n', "load.flows[0].steps: is required"),
     "zero weight": (STEP.replace('name = "x"', 'name = "x"\nweight = 0') + 'path = "/a"\n',
