@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from harness.records import ERROR_KINDS, REQUEST_SCHEMA
+from harness.stack import free_port
 from harness.stack.procs import pid_alive
 
 # The incident as flows: mobile logins through the edge proxy, web logins direct, each login followed at
@@ -149,3 +151,33 @@ def test_declarative_flows_run_on_two_locust_workers(tmp_path: Path) -> None:
     assert set(flows.worker) == {"worker-1", "worker-2"}
     assert set(flows.user_class) == {"FlowUser"} and len(flows) > 50
     assert flows.success.mean() > 0.99
+
+
+@pytest.mark.slow
+def test_a_worker_started_with_harness_worker_runs_the_declarative_flows(tmp_path: Path) -> None:
+    """`harness worker` loads the packaged locustfile and gets the flows from the master it joins."""
+    path = tmp_path / "declarative.toml"
+    path.write_text(DECLARATIVE_INCIDENT.format(duration="5s"))
+    out, port = tmp_path / "reports", free_port()
+    run = subprocess.Popen(harness("run", str(path), "--out", str(out), "--variants", "fixed", "--master-bind",
+                                   f"127.0.0.1:{port}", "--expect-workers", "1"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    worker = subprocess.Popen(harness("worker", "--master", f"127.0.0.1:{port}", str(path)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(run.communicate(timeout=240)[1]))
+    reader.start()
+    try:
+        reader.join(timeout=240)
+        worker.wait(timeout=60)  # the master tells its workers to quit when the run ends
+    finally:
+        for process in (run, worker):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert run.returncode in (0, 1), "".join(stderr)[-2000:]
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    flows = records(runs[0])
+    flows = flows[flows.kind == "flow"]
+    assert len(flows) > 0 and flows.worker.nunique() == 1 and flows.worker.iloc[0] != "local"
+    assert set(flows.user_class) == {"FlowUser"} and flows.success.mean() > 0.99
