@@ -30,6 +30,7 @@ from harness.scenario_flows import (
     TEMPLATE_NAME,
     Credentials,
     ErrorKindRule,
+    Flow,
     FlowsSpec,
     Step,
     json_path,
@@ -307,7 +308,7 @@ class FlowPlan:
                    setup=tuple(CompiledStep.of(s) for s in spec.setup.steps) if spec.setup else (),
                    order=weighted_order([f.weight for f in spec.flows]), credentials=table)
 
-    def flow_for(self, number: int) -> Any:
+    def flow_for(self, number: int) -> Flow:
         return self.spec.flows[self.order[number % len(self.order)]]
 
     def credentials_for(self, number: int) -> Values:
