@@ -257,11 +257,15 @@ def scenarios(folder: Path) -> None:
 @click.option("--seed", type=int, default=None, help="Seed for toxicity draws and jitter (reproducible runs).")
 @click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True,
               help="Write {url, host, port, pid} here once listening.")
-def faultproxy(host: str, port: int, config: Path | None, seed: int | None, ready_file: Path | None) -> None:
+@click.option("--proxy-metrics", is_flag=True, help="Serve bytes per proxy at GET /metrics (as Toxiproxy).")
+@click.option("--runtime-metrics", is_flag=True, help="Serve the process's own metrics at GET /metrics.")
+def faultproxy(host: str, port: int, config: Path | None, seed: int | None, ready_file: Path | None,
+               proxy_metrics: bool, runtime_metrics: bool) -> None:
     """Run the embedded Toxiproxy-compatible fault proxy."""
     from harness.faultproxy.server import serve
 
-    serve(host=host, port=port, config=config, seed=seed, ready_file=ready_file)
+    serve(host=host, port=port, config=config, seed=seed, ready_file=ready_file,
+          proxy_metrics=proxy_metrics, runtime_metrics=runtime_metrics)
 
 
 @cli.command()

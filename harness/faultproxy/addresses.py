@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
-
-from harness.faultproxy.errors import bad_body
 
 
 @dataclass(frozen=True)
@@ -20,14 +19,25 @@ class Address:
         return f"{host}:{self.port}"
 
 
-def parse_address(value: object, field: str) -> Address:
-    """Parse HOST:PORT (IPv6 as [HOST]:PORT); a 400 naming `field` when it is not one."""
-    if not isinstance(value, str) or ":" not in value:
-        raise bad_body(f"{field} must be a string HOST:PORT, got {value!r}")
+class AddressError(ValueError):
+    """A string that is not HOST:PORT; the message names the field and says what is allowed."""
+
+
+_PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: int() would also take "²" or Arabic-Indic digits
+
+
+def parse_address(value: str, field: str) -> Address:
+    """Parse HOST:PORT (IPv6 as [HOST]:PORT), or raise AddressError naming `field`."""
+    if ":" not in value:
+        raise AddressError(f"{field} must be HOST:PORT, got {value!r}")
     host, _, port_text = value.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise bad_body(f"{field} port must be a number 0..65535, got {value!r}")
+    if not _PORT.fullmatch(port_text) or int(port_text) > 65535:
+        raise AddressError(f"{field} port must be a number 0..65535, got {value!r}")
+    try:
+        host.encode("idna")  # what getaddrinfo will do; a label of 64+ characters or "a..b" fails here
+    except UnicodeError as exc:
+        raise AddressError(f"{field} host is not a valid host name ({exc}), got {value!r}") from None
     # An empty host means every interface, as in Go's net.Listen(":port").
     return Address(host or "0.0.0.0", int(port_text))
 

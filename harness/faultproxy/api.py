@@ -1,41 +1,68 @@
-"""The Toxiproxy v2 HTTP API: one route table; errors are ApiError values turned into JSON in one place."""
+"""The Toxiproxy v2 HTTP API: one route table; errors are ApiError values turned into bodies in one place.
+
+Bodies, status codes and the order of checks follow Toxiproxy 2.12's api.go, so a client (or a script
+that matches on messages) cannot tell the two apart; docs/faultproxy.md lists what still differs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from harness.faultproxy.body import decode, read_body
 from harness.faultproxy.collection import ProxyCollection, parse_proxy
 from harness.faultproxy.errors import ApiError, bad_body
+from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.faultproxy.proxy import Proxy
+from harness.faultproxy.toxic_collection import ToxicSpec
+from harness.faultproxy.toxics.base import go_field, json_kind
 
 log = logging.getLogger("harness.faultproxy")
 
 TOXIPROXY_VERSION = "2.12.0"  # the Toxiproxy release whose API this server follows
 
-Handler = Callable[[Request], Awaitable[Response]]
+
+def go_json(value: object) -> bytes:
+    """Compact JSON as Go's encoder writes it: UTF-8, and <, >, &, U+2028/9 escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text.encode()
+
+
+def json_response(value: object, status: int = HTTPStatus.OK) -> Response:
+    return Response(go_json(value), status_code=status, media_type="application/json")
+
+
+def error_response(error: ApiError, extra: dict[str, object] | None = None) -> Response:
+    """Toxiproxy writes errors with Go's http.Error: the JSON, a newline, as text/plain."""
+    body = go_json({**error.as_json(), **(extra or {})}) + b"\n"
+    return Response(body, status_code=error.status, media_type="text/plain; charset=utf-8",
+                    headers={"X-Content-Type-Options": "nosniff"})
 
 
 class FaultProxyApi:
-    """Handlers of the API over one ProxyCollection; mutations are serialised like Toxiproxy's mutex."""
+    """Handlers of the API over one ProxyCollection. Every change happens under one lock, after the
+    body has been read, so a slow body cannot act on a proxy deleted meanwhile."""
 
-    def __init__(self, collection: ProxyCollection) -> None:
+    def __init__(self, collection: ProxyCollection, metrics: FaultProxyMetrics | None = None) -> None:
         self.collection = collection
+        self.metrics = metrics
         self.lock = asyncio.Lock()
 
     def routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("/reset", self.reset, methods=["POST"]),
             Route("/proxies", self.proxy_index, methods=["GET"]),
             Route("/proxies", self.proxy_create, methods=["POST"]),
@@ -50,6 +77,9 @@ class FaultProxyApi:
             Route("/proxies/{proxy}/toxics/{toxic}", self.toxic_delete, methods=["DELETE"]),
             Route("/version", self.version, methods=["GET"]),
         ]
+        if self.metrics is not None:
+            routes.append(Route("/metrics", self.metrics_page))
+        return routes
 
     async def reset(self, request: Request) -> Response:
         async with self.lock:
@@ -57,37 +87,42 @@ class FaultProxyApi:
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
     async def proxy_index(self, request: Request) -> Response:
-        return JSONResponse({name: proxy.as_json() for name, proxy in self.collection.proxies.items()})
+        return json_response({proxy.name: proxy.as_json() for proxy in self.collection.sorted()})
 
     async def proxy_create(self, request: Request) -> Response:
-        spec = parse_proxy(await _json_object(request))
+        spec = parse_proxy(decode(await read_body(request)))
         async with self.lock:
             proxy = await self.collection.create(spec)
-        return JSONResponse(proxy.as_json(), status_code=HTTPStatus.CREATED)
+        return json_response(proxy.as_json(), HTTPStatus.CREATED)
 
     async def populate(self, request: Request) -> Response:
         try:
-            body = await _json_body(request)
-            async with self.lock:
-                proxies = await self.collection.populate(body)
+            specs = self.collection.parse_populate(decode(await read_body(request)))
         except ApiError as error:
             # Toxiproxy answers a failed populate with the error and a null proxy list.
-            return JSONResponse({**error.as_json(), "proxies": None}, status_code=error.status)
-        return JSONResponse({"proxies": [proxy.as_json() for proxy in proxies]}, status_code=HTTPStatus.CREATED)
+            return error_response(error, {"proxies": None})
+        async with self.lock:
+            result = await self.collection.populate(specs)
+        # Go writes an empty list as null; the objects are written after every change, as there.
+        proxies = [proxy.as_json() for proxy in result.proxies] or None
+        if result.error is not None:
+            return error_response(result.error, {"proxies": proxies})
+        return json_response({"proxies": proxies}, HTTPStatus.CREATED)
 
     async def proxy_show(self, request: Request) -> Response:
-        return JSONResponse(self._proxy(request).as_json())
+        return json_response(self._proxy(request).as_json())
 
     async def proxy_update(self, request: Request) -> Response:
-        proxy = self._proxy(request)
-        body = await _json_object(request)
+        raw = await read_body(request)
         async with self.lock:
+            proxy = self._proxy(request)
+            body = _object(decode(raw), "a proxy")
             await proxy.update(
                 listen=_string(body, "listen", proxy.listen),
                 upstream=_string(body, "upstream", proxy.upstream),
                 enabled=_boolean(body, "enabled", proxy.enabled),
             )
-        return JSONResponse(proxy.as_json())
+        return json_response(proxy.as_json())
 
     async def proxy_delete(self, request: Request) -> Response:
         async with self.lock:
@@ -95,28 +130,32 @@ class FaultProxyApi:
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
     async def toxic_index(self, request: Request) -> Response:
-        return JSONResponse([spec.as_json() for spec in self._proxy(request).toxics.all()])
+        return json_response([spec.as_json() for spec in self._proxy(request).toxics.all()])
 
     async def toxic_create(self, request: Request) -> Response:
-        proxy = self._proxy(request)
-        body = await _json_object(request)
+        raw = await read_body(request)
         async with self.lock:
-            spec = proxy.toxics.add(body, proxy.connections)
-        return JSONResponse(spec.as_json())
+            proxy = self._proxy(request)
+            spec = proxy.toxics.add(_object(decode(raw), "a toxic"), proxy.connections)
+        _log_notes(proxy, spec)
+        return json_response(spec.as_json())
 
     async def toxic_show(self, request: Request) -> Response:
-        return JSONResponse(self._proxy(request).toxics.get(request.path_params["toxic"]).as_json())
+        return json_response(self._proxy(request).toxics.get(request.path_params["toxic"]).as_json())
 
     async def toxic_update(self, request: Request) -> Response:
-        proxy = self._proxy(request)
-        body = await _json_object(request)
+        raw = await read_body(request)
         async with self.lock:
-            spec = proxy.toxics.update(request.path_params["toxic"], body, proxy.connections)
-        return JSONResponse(spec.as_json())
+            proxy = self._proxy(request)
+            name = request.path_params["toxic"]
+            proxy.toxics.get(name)  # a missing toxic is a 404 before the body is looked at, as in Toxiproxy
+            spec = proxy.toxics.update(name, _object(decode(raw), "a toxic"), proxy.connections)
+        _log_notes(proxy, spec)
+        return json_response(spec.as_json())
 
     async def toxic_delete(self, request: Request) -> Response:
-        proxy = self._proxy(request)
         async with self.lock:
+            proxy = self._proxy(request)
             proxy.toxics.remove(request.path_params["toxic"], proxy.connections)
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
@@ -124,49 +163,58 @@ class FaultProxyApi:
         return Response(json.dumps({"version": TOXIPROXY_VERSION}) + "\n",
                         media_type="application/json;charset=utf-8")
 
+    async def metrics_page(self, request: Request) -> Response:
+        assert self.metrics is not None
+        return Response(self.metrics.exposition(), media_type=self.metrics.content_type)
+
     def _proxy(self, request: Request) -> Proxy:
         return self.collection.get(request.path_params["proxy"])
 
 
-async def _json_body(request: Request) -> object:
-    raw = await request.body()
-    try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_body(f"invalid JSON: {exc}") from exc
+def _log_notes(proxy: Proxy, spec: ToxicSpec) -> None:
+    notes = spec.notes()
+    if notes:
+        log.warning("proxy %s: toxic %s: %s", proxy.name, spec.name, "; ".join(notes))
 
 
-async def _json_object(request: Request) -> dict[str, object]:
-    body = await _json_body(request)
+def _object(body: object, what: str) -> dict[str, object]:
+    """A JSON object, or {} for null (Go's decoder leaves the struct as it was)."""
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise bad_body(f"expected a JSON object, got {type(body).__name__}")
+        raise bad_body(f"expected {what} as a JSON object, got {json_kind(body)}")
     return body
 
 
 def _string(body: dict[str, object], key: str, default: str) -> str:
-    value = body.get(key, default)
+    value = go_field(body, key)
+    if value is None:
+        return default
     if not isinstance(value, str):
-        raise bad_body(f"{key} must be a string, got {value!r}")
+        raise bad_body(f"{key} must be a string, got {json_kind(value)}")
     return value
 
 
 def _boolean(body: dict[str, object], key: str, default: bool) -> bool:
-    value = body.get(key, default)
+    value = go_field(body, key)
+    if value is None:
+        return default
     if not isinstance(value, bool):
-        raise bad_body(f"{key} must be true or false, got {value!r}")
+        raise bad_body(f"{key} must be true or false, got {json_kind(value)}")
     return value
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.as_json(), status_code=exc.status)
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """gorilla/mux's answers: a plain 404 page, and an empty 405 for a known path with another method."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail, "status": exc.status_code}, status_code=exc.status_code)
+    if exc.status_code == HTTPStatus.NOT_FOUND:
+        return Response("404 page not found\n", status_code=404, media_type="text/plain; charset=utf-8")
+    return Response(status_code=exc.status_code)
 
 
 class GuardRequests:
@@ -181,7 +229,8 @@ class GuardRequests:
             await self.app(scope, receive, send)
             return
         if dict(scope["headers"]).get(b"user-agent", b"").startswith(b"Mozilla/"):
-            await Response("User agent not allowed\n", status_code=HTTPStatus.FORBIDDEN)(scope, receive, send)
+            await Response("User agent not allowed\n", status_code=HTTPStatus.FORBIDDEN,
+                           media_type="text/plain; charset=utf-8")(scope, receive, send)
             return
         started = False
 
@@ -195,13 +244,12 @@ class GuardRequests:
         except Exception as exc:
             log.exception("API %s %s failed", scope["method"], scope["path"])
             if not started:
-                status = HTTPStatus.INTERNAL_SERVER_ERROR
-                body = {"error": str(exc) or type(exc).__name__, "status": status}
-                await JSONResponse(body, status_code=status)(scope, receive, send)
+                error = ApiError(str(exc) or type(exc).__name__, HTTPStatus.INTERNAL_SERVER_ERROR)
+                await error_response(error)(scope, receive, send)
 
 
-def build_app(collection: ProxyCollection) -> Starlette:
-    api = FaultProxyApi(collection)
+def build_app(collection: ProxyCollection, metrics: FaultProxyMetrics | None = None) -> Starlette:
+    api = FaultProxyApi(collection, metrics)
     return Starlette(
         routes=api.routes(),
         middleware=[Middleware(GuardRequests)],

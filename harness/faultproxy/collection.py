@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.faultproxy.errors import MISSING_FIELD, PROXY_ALREADY_EXISTS, PROXY_NOT_FOUND, bad_body
-from harness.faultproxy.proxy import Proxy
+from harness.faultproxy.errors import MISSING_FIELD, PROXY_ALREADY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body
+from harness.faultproxy.metrics import FaultProxyMetrics
+from harness.faultproxy.proxy import Proxy, listen_address
+from harness.faultproxy.toxics.base import go_field, json_kind
 
 DEFAULT_LISTEN = "127.0.0.1:0"  # Toxiproxy would listen on every interface; loopback is the safe default
 
@@ -20,26 +22,38 @@ class ProxyInput:
     enabled: bool
 
 
-def _field(body: dict[str, object], key: str, kind: type, default: object, where: str) -> object:
-    value = body.get(key, default)
+def _field(body: dict[str, object], key: str, kind: type, default: object) -> object:
+    value = go_field(body, key)  # a null leaves the default, as in Go
+    if value is None:
+        return default
     if not isinstance(value, kind):
-        raise bad_body(f"{key}{where} must be a {'boolean' if kind is bool else 'string'}, got {value!r}")
+        raise bad_body(f"{key} must be a {'boolean' if kind is bool else 'string'}, got {json_kind(value)}")
     return value
 
 
 def parse_proxy(body: object, where: str = "") -> ProxyInput:
     """Fields of one proxy; `where` (" at proxy 2") says which one of a populate list is wrong."""
+    if body is None:
+        body = {}
     if not isinstance(body, dict):
-        raise bad_body(f"a proxy must be a JSON object{where}, got {body!r}")
-    name = _field(body, "name", str, "", where)
-    upstream = _field(body, "upstream", str, "", where)
+        raise bad_body(f"a proxy must be a JSON object{where}, got {json_kind(body)}")
+    name = str(_field(body, "name", str, ""))
+    listen = str(_field(body, "listen", str, ""))
+    upstream = str(_field(body, "upstream", str, ""))
+    enabled = bool(_field(body, "enabled", bool, True))
     if not name:
         raise MISSING_FIELD.joined(f"name{where}")
     if not upstream:
         raise MISSING_FIELD.joined(f"upstream{where}")
-    listen = _field(body, "listen", str, DEFAULT_LISTEN, where) or DEFAULT_LISTEN
-    enabled = _field(body, "enabled", bool, True, where)
-    return ProxyInput(str(name), str(listen), str(upstream), bool(enabled))
+    return ProxyInput(name, listen or DEFAULT_LISTEN, upstream, enabled)
+
+
+@dataclass
+class PopulateResult:
+    """What /populate did: the proxies created or kept, in request order, and the error that stopped it."""
+
+    proxies: list[Proxy]
+    error: ApiError | None = None
 
 
 @dataclass
@@ -47,6 +61,7 @@ class ProxyCollection:
     """The server's proxies; `seed` makes every proxy's random draws reproducible."""
 
     seed: int | None = None
+    metrics: FaultProxyMetrics | None = None
     proxies: dict[str, Proxy] = field(default_factory=dict)
 
     def get(self, name: str) -> Proxy:
@@ -55,8 +70,12 @@ class ProxyCollection:
         except KeyError:
             raise PROXY_NOT_FOUND from None
 
+    def sorted(self) -> list[Proxy]:
+        """By name, as Toxiproxy's JSON encoder orders the map of GET /proxies."""
+        return [self.proxies[name] for name in sorted(self.proxies)]
+
     def _new_proxy(self, spec: ProxyInput) -> Proxy:
-        return Proxy(spec.name, spec.listen, spec.upstream, seed=self.seed)
+        return Proxy(spec.name, spec.listen, spec.upstream, seed=self.seed, metrics=self.metrics)
 
     async def create(self, spec: ProxyInput) -> Proxy:
         if spec.name in self.proxies:
@@ -71,26 +90,41 @@ class ProxyCollection:
         self.get(name).stop()
         del self.proxies[name]
 
-    async def populate(self, body: object) -> list[Proxy]:
-        """Create or replace the listed proxies; the whole list is validated before anything changes."""
+    def parse_populate(self, body: object) -> list[ProxyInput]:
+        """The whole list, checked before anything changes (listen addresses too, where Toxiproxy
+        would stop half-way with a 500)."""
+        if body is None:
+            return []
         if not isinstance(body, list):
-            raise bad_body(f"expected a JSON array of proxies, got {type(body).__name__}")
+            raise bad_body(f"expected a JSON array of proxies, got {json_kind(body)}")
         specs = [parse_proxy(item, f" at proxy {i}") for i, item in enumerate(body, start=1)]
-        names = [spec.name for spec in specs]
-        duplicate = next((name for name in names if names.count(name) > 1), None)
-        if duplicate is not None:
-            raise bad_body(f"duplicate proxy name {duplicate!r}")
         for spec in specs:
-            self._new_proxy(spec)  # address checks only: nothing listens yet
-        return [await self._add_or_replace(spec) for spec in specs]
+            if spec.enabled:
+                listen_address(spec.listen)
+        return specs
+
+    async def populate(self, specs: list[ProxyInput]) -> PopulateResult:
+        """Create or replace each proxy in order; a name given twice: the last one wins, as in Toxiproxy."""
+        result = PopulateResult([])
+        for spec in specs:
+            try:
+                result.proxies.append(await self._add_or_replace(spec))
+            except ApiError as error:
+                result.error = error
+                break
+        return result
 
     async def _add_or_replace(self, spec: ProxyInput) -> Proxy:
         existing = self.proxies.get(spec.name)
         if existing is not None:
             if existing.listen == spec.listen and existing.upstream == spec.upstream:
                 return existing
-            self.remove(spec.name)
-        return await self.create(spec)
+            existing.stop()
+        proxy = self._new_proxy(spec)
+        if spec.enabled:
+            await proxy.start()
+        self.proxies[spec.name] = proxy
+        return proxy
 
     async def reset(self) -> None:
         """Re-enable every proxy and remove every toxic."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from harness.faultproxy.addresses import AddressError, parse_address
 from harness.faultproxy.toxic_collection import ToxicLinks, ToxicSpec
 from harness.faultproxy.toxics import Chunk, Stage, StageContext
 
@@ -129,9 +130,15 @@ class Pipe:
         self.finished = False  # nothing more will be written to dest
         self.direct = False  # no stages: write straight through
         self.early: list[bytes] = []  # read before the upstream socket was connected
+        self.received: Callable[[float], None] | None = None  # byte counters, when metrics are on
+        self.sent: Callable[[float], None] | None = None
 
     def start(self, specs: list[ToxicSpec]) -> None:
+        """Both sockets are connected: build the chain, then relay what came early and its end, in order."""
         self.live = True
+        counters = self.conn.proxy.byte_counters(self.stream)
+        if counters is not None:
+            self.received, self.sent = counters
         for spec in specs:
             self.stages.append(self._new_stage(spec))
             self.names.append(spec.name)
@@ -150,11 +157,16 @@ class Pipe:
         if not self.live:
             self.early.append(data)  # the transport may deliver data before pause_reading takes effect
             return
-        if self.finished or not self.stages:
+        if self.finished:
             return
-        self.stages[0].push(Chunk(data, time.monotonic()))
+        if self.received is not None:
+            self.received(len(data))
+        self._head().push(Chunk(data, time.monotonic()))
         if self.backlog() > BACKLOG_HIGH:
             self.source.pause(PAUSE_BACKLOG)
+
+    def _head(self) -> Stage | Pipe:
+        return self.stages[0] if self.stages else self
 
     def source_ended(self) -> None:
         if self.ended or self.finished:
@@ -162,7 +174,7 @@ class Pipe:
         self.ended = True
         self._stop_direct()
         if self.live:
-            (self.stages[0] if self.stages else self).end()
+            self._head().end()
 
     def backlog(self) -> int:
         return sum(stage.pending_bytes() for stage in self.stages)
@@ -171,6 +183,8 @@ class Pipe:
     def push(self, chunk: Chunk) -> None:
         if not self.finished and self.dest.writable():
             self.dest.transport.write(chunk.data)  # type: ignore[union-attr]
+            if self.sent is not None:
+                self.sent(len(chunk.data))
         if self.source.paused & PAUSE_BACKLOG and self.backlog() < BACKLOG_LOW:
             self.source.resume(PAUSE_BACKLOG)
 
@@ -231,7 +245,8 @@ class Pipe:
     def _rewire(self) -> None:
         for stage, after in zip(self.stages, [*self.stages[1:], self], strict=False):
             stage.next = after
-        self.direct = self.live and not self.stages and not self.ended and not self.finished
+        self.direct = (self.live and not self.stages and not self.ended and not self.finished
+                       and self.received is None)  # counting bytes needs the Python path
         if self.direct and self.dest.writable():
             self.source.relay_to(self.dest.transport.write)  # type: ignore[union-attr]
         else:
@@ -239,7 +254,7 @@ class Pipe:
 
     def _new_stage(self, spec: ToxicSpec) -> Stage:
         rng = self.conn.rng_for(self.stream, spec)
-        ctx = StageContext(self.conn.loop, rng, close=self.conn.close, reset=self.conn.reset)
+        ctx = StageContext(self.conn.loop, rng, close=self.conn.close, reset=self.conn.reset_peer)
         # Toxicity is drawn once per connection (and per update), here, not in each toxic.
         if rng.random() < spec.toxicity:
             return spec.params.new_stage(ctx)
@@ -261,6 +276,9 @@ class Connection(ToxicLinks):
         self.upstream.out, self.upstream.into = self.down, self.up
         self.connecting: asyncio.Task[None] | None = None
         self.closed = False
+        # Toxiproxy sets SO_LINGER 0 only when a connection starts with a reset_peer toxic in place:
+        # a reset_peer added later ends older connections with an ordinary close.
+        self.linger_reset = False
 
     def pipe(self, stream: str) -> Pipe:
         return self.up if stream == "upstream" else self.down
@@ -278,18 +296,23 @@ class Connection(ToxicLinks):
             self.connecting = self.loop.create_task(self._connect_upstream())
 
     async def _connect_upstream(self) -> None:
-        address = self.proxy.upstream_address
         try:
+            # Toxiproxy takes any upstream string and fails at connect time, so parse it here.
+            address = parse_address(self.proxy.upstream, "upstream")
             await self.loop.create_connection(lambda: self.upstream, address.host, address.port)
-        except OSError as exc:
+        except (AddressError, OSError, UnicodeError, ValueError) as exc:
+            # Whatever the failure, this client is closed and the reason said once, never left hanging.
+            reason = getattr(exc, "strerror", None) or exc
             log.warning("proxy %s: cannot connect to upstream %s (%s); closing the client connection",
-                        self.proxy.name, self.proxy.upstream, exc.strerror or exc)
+                        self.proxy.name, self.proxy.upstream, reason)
             self.close()
             return
         if self.closed:
             return
-        self.up.start(self.proxy.toxics.chains["upstream"])
-        self.down.start(self.proxy.toxics.chains["downstream"])
+        chains = self.proxy.toxics.chains
+        self.linger_reset = any(spec.type == "reset_peer" for stream in chains.values() for spec in stream)
+        self.up.start(chains["upstream"])
+        self.down.start(chains["downstream"])
         self.client.resume(PAUSE_CONNECTING)
 
     def side_lost(self, side: Side) -> None:
@@ -316,6 +339,13 @@ class Connection(ToxicLinks):
         """Abort both sockets with a TCP RST."""
         self._shut(_abort_with_reset)
 
+    def reset_peer(self) -> None:
+        """The end of a reset_peer toxic: RST when the toxic was there at connect time, else a close."""
+        if self.linger_reset:
+            self.reset()
+        else:
+            self.close()
+
     def abort(self) -> None:
         """Close both sockets now, dropping what is not yet written (proxy disabled or deleted)."""
         self._shut(lambda transport: transport.abort())
@@ -339,13 +369,13 @@ class Connection(ToxicLinks):
 
     # ToxicLinks: the proxy's toxics changed.
     def toxic_added(self, spec: ToxicSpec) -> None:
-        self.pipe(spec.stream).add(spec)
+        self.pipe(spec.direction).add(spec)
 
     def toxic_updated(self, spec: ToxicSpec) -> None:
-        self.pipe(spec.stream).update(spec)
+        self.pipe(spec.direction).update(spec)
 
     def toxic_removed(self, spec: ToxicSpec) -> None:
-        self.pipe(spec.stream).remove(spec)
+        self.pipe(spec.direction).remove(spec)
 
 
 def _abort_with_reset(transport: asyncio.Transport) -> None:

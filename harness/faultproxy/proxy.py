@@ -4,33 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from harness.faultproxy.addresses import bind_listener, bound_address, parse_address
-from harness.faultproxy.errors import listen_failed
+from harness.faultproxy.addresses import Address, AddressError, bind_listener, bound_address, parse_address
+from harness.faultproxy.errors import bad_body, listen_failed
 from harness.faultproxy.link import Connection
 from harness.faultproxy.toxic_collection import ToxicCollection
+
+if TYPE_CHECKING:
+    from harness.faultproxy.metrics import FaultProxyMetrics
 
 log = logging.getLogger("harness.faultproxy")
 
 
+def listen_address(listen: str) -> Address:
+    """The listen address, or a 400 naming it (Toxiproxy answers 500 with Go's net error)."""
+    try:
+        return parse_address(listen, "listen")
+    except AddressError as exc:
+        raise bad_body(str(exc)) from None
+
+
 @dataclass(eq=False)
 class Proxy:
-    """A named listener -> upstream pair, its toxics and its live connections."""
+    """A named listener -> upstream pair, its toxics and its live connections.
+
+    `upstream` is any string, as in Toxiproxy: it is resolved when a client connects, and a client
+    whose upstream cannot be reached is closed (and the reason logged once)."""
 
     name: str
     listen: str
     upstream: str
     seed: int | None = None
+    metrics: FaultProxyMetrics | None = None
     enabled: bool = False
     toxics: ToxicCollection = field(default_factory=ToxicCollection)
     connections: set[Connection] = field(default_factory=set, repr=False)
     _server: asyncio.Server | None = field(default=None, repr=False)
     _accepted: int = field(default=0, repr=False)
-
-    def __post_init__(self) -> None:
-        self.listen_address = parse_address(self.listen, "listen")
-        self.upstream_address = parse_address(self.upstream, "upstream")
 
     def as_json(self) -> dict[str, object]:
         return {"name": self.name, "listen": self.listen, "upstream": self.upstream, "enabled": self.enabled,
@@ -40,12 +53,12 @@ class Proxy:
         """Listen on `listen`; with port 0 the real port is kept, so a restart gets the same one."""
         if self.enabled:
             return
+        address = listen_address(self.listen)
         try:
-            sock = bind_listener(self.listen_address)
+            sock = bind_listener(address)
         except OSError as exc:
-            raise listen_failed(str(self.listen_address), exc.strerror or str(exc)) from exc
-        self.listen_address = bound_address(sock)
-        self.listen = str(self.listen_address)
+            raise listen_failed(str(address), exc.strerror or str(exc)) from exc
+        self.listen = str(bound_address(sock))
         self._server = await asyncio.get_running_loop().create_server(self._accept, sock=sock)
         self.enabled = True
         log.info("proxy %s: listening on %s, upstream %s", self.name, self.listen, self.upstream)
@@ -63,17 +76,23 @@ class Proxy:
         self.enabled = False
 
     async def update(self, listen: str, upstream: str, enabled: bool) -> None:
-        """Toxiproxy's update: a new address restarts the listener; `enabled` starts or stops it."""
-        listen_address = parse_address(listen, "listen")
-        upstream_address = parse_address(upstream, "upstream")
+        """Toxiproxy's update: a new address restarts the listener; `enabled` starts or stops it.
+        An unparseable listen address is refused before anything changes."""
+        if enabled:
+            listen_address(listen)
         if listen != self.listen or upstream != self.upstream:
             self.stop()
-            self.listen, self.listen_address = listen, listen_address
-            self.upstream, self.upstream_address = upstream, upstream_address
+            self.listen, self.upstream = listen, upstream
         if enabled:
             await self.start()
         else:
             self.stop()
+
+    def byte_counters(self, stream: str) -> tuple[Callable[[float], None], Callable[[float], None]] | None:
+        """(received, sent) byte counters of one direction, labelled as Toxiproxy labels them; None when off."""
+        if self.metrics is None:
+            return None
+        return self.metrics.byte_counters(stream, self.name, self.listen, self.upstream)
 
     def _accept(self) -> asyncio.Protocol:
         self._accepted += 1

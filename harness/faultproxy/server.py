@@ -11,12 +11,14 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import prometheus_client
 import uvicorn
 
 from harness.errors import BadInput, StackError
 from harness.faultproxy.api import build_app
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.errors import ApiError
+from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.stack.ready import write_ready_file
 
 log = logging.getLogger("harness.faultproxy")
@@ -39,12 +41,17 @@ def _event_loop_runner() -> asyncio.Runner:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8474, config: Path | None = None, seed: int | None = None,
-          ready_file: Path | None = None) -> None:
-    """Run the fault proxy until SIGTERM/SIGINT; return normally (exit 0) after closing everything."""
+          ready_file: Path | None = None, proxy_metrics: bool = False, runtime_metrics: bool = False) -> None:
+    """Run the fault proxy until SIGTERM/SIGINT; return normally (exit 0) after closing everything.
+    Either metrics flag serves GET /metrics, as Toxiproxy's `-proxy-metrics` and `-runtime-metrics` do."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     proxies = _read_config(config) if config is not None else None
+    metrics = None
+    if proxy_metrics or runtime_metrics:
+        prometheus_client.disable_created_metrics()  # Toxiproxy's Go collectors have no *_created series
+        metrics = FaultProxyMetrics(proxy=proxy_metrics, runtime=runtime_metrics)
     with _event_loop_runner() as runner:
-        runner.run(_serve(host, port, proxies, seed, ready_file, config))
+        runner.run(_serve(host, port, proxies, seed, ready_file, config, metrics))
 
 
 def _read_config(path: Path) -> object:
@@ -66,8 +73,8 @@ def _bind_api(host: str, port: int) -> socket.socket:
 
 
 async def _serve(host: str, port: int, proxies: object, seed: int | None, ready_file: Path | None,
-                 config: Path | None) -> None:
-    collection = ProxyCollection(seed=seed)
+                 config: Path | None, metrics: FaultProxyMetrics | None) -> None:
+    collection = ProxyCollection(seed=seed, metrics=metrics)
     if proxies is not None and config is not None:
         await _populate_from_config(collection, proxies, config)
     sock = _bind_api(host, port)
@@ -75,7 +82,7 @@ async def _serve(host: str, port: int, proxies: object, seed: int | None, ready_
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = _ApiServer(uvicorn.Config(build_app(collection), lifespan="off", log_level="warning",
+    server = _ApiServer(uvicorn.Config(build_app(collection, metrics), lifespan="off", log_level="warning",
                                        access_log=False))
     api = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -94,12 +101,14 @@ async def _serve(host: str, port: int, proxies: object, seed: int | None, ready_
 
 async def _populate_from_config(collection: ProxyCollection, proxies: object, config: Path) -> None:
     try:
-        created = await collection.populate(proxies)
+        result = await collection.populate(collection.parse_populate(proxies))
+        if result.error is not None:
+            raise result.error
     except ApiError as error:
         collection.stop_all()
         kind = BadInput if error.status < 500 else StackError
         raise kind(f"{config.name}: {error.message}") from error
-    log.info("created %d proxies from %s", len(created), config)
+    log.info("created %d proxies from %s", len(result.proxies), config)
 
 
 async def _wait_started(server: uvicorn.Server, api: asyncio.Task[None]) -> None:

@@ -16,13 +16,18 @@ from harness.faultproxy.errors import (
     bad_body,
 )
 from harness.faultproxy.toxics import REGISTRY, ToxicParams
+from harness.faultproxy.toxics.base import go_field
 
 STREAMS = ("upstream", "downstream")  # Toxiproxy lists upstream toxics first
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # Toxiproxy keeps toxicity in a float32
+
+
 @dataclass
 class ToxicSpec:
-    """A toxic as the API shows it; `generation` counts updates so seeded draws stay reproducible."""
+    """A toxic as the API shows it. `stream` is kept as given (Toxiproxy echoes "UPSTREAM" back);
+    `direction` is its lower-case meaning. `generation` counts updates so seeded draws stay reproducible."""
 
     name: str
     type: str
@@ -31,36 +36,61 @@ class ToxicSpec:
     params: ToxicParams
     generation: int = 0
 
+    @property
+    def direction(self) -> str:
+        return self.stream.lower()
+
     def as_json(self) -> dict[str, object]:
         return {"attributes": self.params.as_json(), "name": self.name, "type": self.type,
-                "stream": self.stream, "toxicity": self.toxicity}
+                "stream": self.stream, "toxicity": _go_number(self.toxicity)}
+
+    def notes(self) -> list[str]:
+        """Values accepted that do not do what they say (logged once, as a warning)."""
+        notes = self.params.notes()
+        if self.toxicity <= 0:
+            notes.append(f"toxicity {_go_number(self.toxicity)} <= 0: the toxic never applies")
+        elif self.toxicity > 1:
+            notes.append(f"toxicity {_go_number(self.toxicity)} > 1 acts as 1")
+        return notes
+
+
+def _go_number(value: float) -> float | int:
+    """1.0 is written 1, as Go's encoder writes a float32."""
+    return int(value) if value.is_integer() else value
 
 
 def _optional_string(body: dict[str, object], key: str, default: str) -> str:
-    value = body.get(key, default)
+    value = go_field(body, key)
+    if value is None:
+        return default
     if not isinstance(value, str):
         raise bad_body(f"{key} must be a string, got {value!r}")
     return value
 
 
-def parse_toxicity(value: object) -> float:
+def parse_toxicity(value: object, current: float) -> float:
+    """A number, any value (below 0 never applies, above 1 always does); null keeps `current`."""
+    if value is None:
+        return current
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise bad_body(f"toxicity must be a number between 0 and 1, got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise bad_body(f"toxicity must be between 0 and 1, got {value}")
+        raise bad_body(f"toxicity must be a number, got {value!r}")
+    if abs(value) > FLOAT32_MAX:
+        raise bad_body(f"toxicity must fit a 32-bit float, got {value}")
     return float(value)
 
 
 def parse_new_toxic(body: dict[str, object]) -> ToxicSpec:
-    """A toxic from POST /proxies/{proxy}/toxics, with Toxiproxy's defaults; attributes checked later."""
+    """A toxic from POST /proxies/{proxy}/toxics with Toxiproxy's defaults, checked in Toxiproxy's
+    order (field types, stream, type); attributes are parsed once the name is known to be free."""
     stream = _optional_string(body, "stream", "downstream")
-    if stream not in STREAMS:
-        raise INVALID_STREAM
     toxic_type = _optional_string(body, "type", "")
-    name = _optional_string(body, "name", "") or f"{toxic_type}_{stream}"
+    name = _optional_string(body, "name", "")
+    toxicity = parse_toxicity(go_field(body, "toxicity"), 1.0)
+    if stream.lower() not in STREAMS:
+        raise INVALID_STREAM
+    name = name or f"{toxic_type}_{stream}"
     if toxic_type not in REGISTRY:
         raise INVALID_TOXIC_TYPE
-    toxicity = parse_toxicity(body.get("toxicity", 1.0))
     return ToxicSpec(name, toxic_type, stream, toxicity, params=REGISTRY[toxic_type]())
 
 
@@ -86,16 +116,16 @@ class ToxicCollection:
         spec = parse_new_toxic(body)
         if self.find(spec.name) is not None:
             raise TOXIC_ALREADY_EXISTS
-        spec.params = type(spec.params).from_json(body.get("attributes"))
-        self.chains[spec.stream].append(spec)
+        spec.params = type(spec.params).from_json(go_field(body, "attributes"))
+        self.chains[spec.direction].append(spec)
         for link in list(links):
             link.toxic_added(spec)
         return spec
 
     def update(self, name: str, body: dict[str, object], links: Iterable[ToxicLinks]) -> ToxicSpec:
         spec = self.get(name)
-        params = type(spec.params).from_json(body.get("attributes"), current=spec.params)
-        toxicity = parse_toxicity(body["toxicity"]) if "toxicity" in body else spec.toxicity
+        params = type(spec.params).from_json(go_field(body, "attributes"), current=spec.params)
+        toxicity = parse_toxicity(go_field(body, "toxicity"), spec.toxicity)
         spec.params, spec.toxicity, spec.generation = params, toxicity, spec.generation + 1
         for link in list(links):
             link.toxic_updated(spec)
@@ -103,7 +133,7 @@ class ToxicCollection:
 
     def remove(self, name: str, links: Iterable[ToxicLinks]) -> None:
         spec = self.get(name)
-        self.chains[spec.stream].remove(spec)
+        self.chains[spec.direction].remove(spec)
         for link in list(links):
             link.toxic_removed(spec)
 

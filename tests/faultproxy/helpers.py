@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -128,6 +129,47 @@ class EchoServer(socketserver.ThreadingTCPServer):
         return f"{host}:{port}"
 
     def __enter__(self) -> EchoServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _RecordingHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        server: RecordingServer = self.server  # type: ignore[assignment]
+        received = bytearray()
+        with contextlib.suppress(OSError):
+            while data := self.request.recv(65536):
+                received += data
+                if server.echo:
+                    self.request.sendall(data)
+        with server.lock:
+            server.records.append(bytes(received))
+
+
+class RecordingServer(socketserver.ThreadingTCPServer):
+    """An upstream that keeps every byte each connection sent up to its end of stream (in `records`),
+    echoing them back when `echo` is set; then it closes."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, echo: bool) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.echo = echo
+        self.records: list[bytes] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host}:{port}"
+
+    def __enter__(self) -> RecordingServer:
         self.thread.start()
         return self
 

@@ -59,9 +59,9 @@ def test_missing_proxy_fields_are_400(api: ProxyApi, body: dict, message: str) -
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"name": "x", "upstream": "nonsense"}, "upstream"),
-    ({"name": "x", "upstream": "127.0.0.1:99999"}, "upstream"),
     ({"name": "x", "upstream": "127.0.0.1:1", "listen": "nowhere"}, "listen"),
+    ({"name": "x", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:\u00b2"}, "listen"),
+    ({"name": "x", "upstream": "127.0.0.1:1", "listen": "a..b:80"}, "listen"),
     ({"name": 5, "upstream": "127.0.0.1:1"}, "name"),
     ({"name": "x", "upstream": "127.0.0.1:1", "enabled": "yes"}, "enabled"),
 ])
@@ -70,7 +70,7 @@ def test_bad_proxy_fields_are_400_naming_the_field(api: ProxyApi, body: dict, fi
     assert message.startswith("bad request body: ") and field in message
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b"[" * 5000 + b"]" * 5000])
 def test_malformed_body_is_400(api: ProxyApi, raw: bytes) -> None:
     response = api.http.post("/proxies", content=raw, headers={"content-type": "application/json"})
     assert _error(response, 400).startswith("bad request body")
@@ -169,16 +169,13 @@ def test_bad_toxic_type_or_stream_is_400(api: ProxyApi, redis_proxy: tuple[str, 
 
 @pytest.mark.parametrize(("body", "expected"), [
     ({"type": "latency", "attributes": {"latency": "slow"}}, "attributes.latency must be an integer"),
-    ({"type": "latency", "attributes": {"latency": -5}}, "attributes.latency must be >= 0"),
     ({"type": "latency", "attributes": {"latency": 10, "jitter": 1.5}}, "attributes.jitter must be an integer"),
-    ({"type": "latency", "attributes": {"latency": 10**30}}, "attributes.latency must be at most"),
-    ({"type": "latency", "attributes": {}}, "attributes.latency is required"),
-    ({"type": "bandwidth"}, "attributes.rate is required"),
+    ({"type": "latency", "attributes": {"latency": 10**30}}, "attributes.latency must be between"),
+    ({"type": "bandwidth", "attributes": {"rate": -1}}, "attributes.rate must be >= 0"),
     ({"type": "latency", "attributes": [1]}, "attributes must be a JSON object"),
     ({"type": "slicer", "attributes": {"average_size": 0}}, "attributes.average_size must be >= 1"),
     ({"type": "slicer", "attributes": {"average_size": 4, "size_variation": 4}}, "size_variation must be less"),
-    ({"type": "latency", "toxicity": 1.5, "attributes": {"latency": 1}}, "toxicity must be between 0 and 1"),
-    ({"type": "latency", "toxicity": -0.1, "attributes": {"latency": 1}}, "toxicity must be between 0 and 1"),
+    ({"type": "slicer", "attributes": {"average_size": 4, "size_variation": -9}}, "must be >= 1"),
     ({"type": "latency", "toxicity": "high", "attributes": {"latency": 1}}, "toxicity must be a number"),
     ({"type": "latency", "name": 3, "attributes": {"latency": 1}}, "name must be a string"),
 ])
@@ -203,8 +200,8 @@ def test_update_toxic_merges_attributes_and_toxicity(api: ProxyApi, redis_proxy:
     assert response.json()["attributes"] == {"latency": 5, "jitter": 10}
     response = api.http.patch("/proxies/redis/toxics/latency_downstream", json={"toxicity": 0.5})
     assert response.json()["toxicity"] == 0.5 and response.json()["attributes"]["latency"] == 5
-    bad = api.http.post("/proxies/redis/toxics/latency_downstream", json={"attributes": {"jitter": -1}})
-    assert "attributes.jitter must be >= 0" in _error(bad, 400)
+    bad = api.http.post("/proxies/redis/toxics/latency_downstream", json={"attributes": {"jitter": "x"}})
+    assert "attributes.jitter must be an integer" in _error(bad, 400)
     assert api.http.get("/proxies/redis/toxics/latency_downstream").json()["attributes"]["jitter"] == 10
 
 
@@ -229,10 +226,10 @@ def test_populate_creates_keeps_and_replaces(api: ProxyApi, redis_server: RedisS
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"name": "a"}, "bad request body: expected a JSON array of proxies, got dict"),
+    ({"name": "a"}, "bad request body: expected a JSON array of proxies, got an object"),
     ([{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "b"}], "missing required field: upstream at proxy 2"),
-    ([{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "a", "upstream": "127.0.0.1:2"}],
-     "bad request body: duplicate proxy name 'a'"),
+    ([{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "b", "upstream": "x", "listen": "bad"}],
+     "bad request body: listen must be HOST:PORT, got 'bad'"),
 ])
 def test_bad_populate_is_400_and_changes_nothing(api: ProxyApi, body: object, message: str) -> None:
     response = api.http.post("/populate", json=body)
@@ -265,8 +262,9 @@ def test_browsers_are_refused(api: ProxyApi) -> None:
     assert response.status_code == 403
 
 
-def test_unknown_route_is_404_json(api: ProxyApi) -> None:
-    assert _error(api.http.get("/nothing-here"), 404)
+def test_unknown_route_is_a_plain_404_as_gorilla_mux_answers(api: ProxyApi) -> None:
+    response = api.http.get("/nothing-here")
+    assert response.status_code == 404 and response.text == "404 page not found\n"
 
 
 def test_upstream_refusing_closes_that_client_and_the_proxy_stays_up(api: ProxyApi, redis_server: RedisServer,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from harness.faultproxy.errors import bad_body
 from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, TimedQueue, ToxicParams, attribute, register
 
 _SLICE_SECONDS = 0.1  # large chunks go out in 100 ms slices, so a slow link still trickles
@@ -13,7 +14,14 @@ _SLICE_SECONDS = 0.1  # large chunks go out in 100 ms slices, so a slow link sti
 @register("bandwidth")
 @dataclass(frozen=True)
 class Bandwidth(ToxicParams):
-    rate: int = attribute("KB/s", required=True)
+    rate: int = attribute("KB/s")
+
+    def validate(self) -> None:
+        if self.rate < 0:  # Toxiproxy slices data[:rate*100] and panics, taking the whole server down
+            raise bad_body(f"attributes.rate must be >= 0 (KB/s; 0 = unlimited), got {self.rate}")
+
+    def notes(self) -> list[str]:
+        return ["rate 0 means unlimited here (Toxiproxy 2.12 would hold the data)"] if self.rate == 0 else []
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return BandwidthStage(ctx, self)

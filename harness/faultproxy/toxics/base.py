@@ -43,7 +43,7 @@ class StageContext:
     loop: asyncio.AbstractEventLoop
     rng: random.Random
     close: Callable[[], None]  # close the whole connection after the bytes already written
-    reset: Callable[[], None]  # abort both sides with a TCP RST (SO_LINGER 0)
+    reset: Callable[[], None]  # reset_peer's end: a TCP RST, or a close on connections older than the toxic
 
 
 class Stage:
@@ -78,6 +78,11 @@ class Stage:
         self.detach()
 
 
+def negative_notes(params: object, *names: str, meaning: str = "acts as 0") -> list[str]:
+    """One note per attribute among `names` below zero: what the value does instead."""
+    return [f"{name} {getattr(params, name)} < 0 {meaning}" for name in names if getattr(params, name) < 0]
+
+
 class _Nowhere:
     def push(self, chunk: Chunk) -> None:
         pass
@@ -89,22 +94,71 @@ class _Nowhere:
 _NOWHERE = _Nowhere()
 
 
-_TIMER_SLACK = 0.0012  # uvloop timers fire up to ~1.2 ms early
+_SPIN_WINDOW = 0.0012  # uvloop timers fire up to ~1.2 ms early; the last stretch is waited out per loop turn
+
+
+class DueTimer:
+    """Calls `callback` once at or after an absolute `time.monotonic()` due time, never before it.
+
+    uvloop's timers have millisecond resolution and a cached clock, so they can fire up to ~1.2 ms
+    early: the timer checks the clock when it fires and re-arms if it is early. Every timed toxic
+    uses it. `precise` ones (latency, bandwidth) wait out the last ~1.2 ms one loop turn at a time,
+    so release is neither early nor a tick late; the others re-arm a 1 ms timer instead of spinning.
+    """
+
+    __slots__ = ("callback", "due", "handle", "loop", "precise")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None], *, precise: bool = False) -> None:
+        self.loop = loop
+        self.callback = callback
+        self.precise = precise
+        self.due = 0.0
+        self.handle: asyncio.TimerHandle | asyncio.Handle | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self.handle is not None
+
+    def arm(self, due: float) -> None:
+        """(Re)arm for `due`; an earlier arming is replaced."""
+        self.cancel()
+        self.due = due
+        self._schedule()
+
+    def arm_in(self, seconds: float) -> None:
+        self.arm(time.monotonic() + max(0.0, seconds))
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _schedule(self) -> None:
+        remaining = self.due - time.monotonic()
+        if remaining <= 0 or (self.precise and remaining < _SPIN_WINDOW):
+            self.handle = self.loop.call_soon(self._fire)
+        else:
+            self.handle = self.loop.call_later(max(0.001, math.ceil(remaining * 1000) / 1000), self._fire)
+
+    def _fire(self) -> None:
+        if time.monotonic() < self.due:
+            self._schedule()  # early: the loop's clock was behind
+            return
+        self.handle = None
+        self.callback()
 
 
 class TimedQueue(Stage):
-    """A stage that releases chunks in order, each at its due time and never before it.
+    """A stage that releases chunks in order, each at its due time and never before it (see DueTimer)."""
 
-    uvloop's timers have millisecond resolution and can fire up to ~1.2 ms early, so the release
-    checks the clock and re-arms instead of trusting the timer.
-    """
+    precise = True
 
     def __init__(self, ctx: StageContext) -> None:
         super().__init__(ctx)
         self.queue: deque[tuple[float, Chunk]] = deque()
         self.held_bytes = 0
         self.end_held = False
-        self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.timer = DueTimer(ctx.loop, self._release, precise=self.precise)
 
     def schedule(self, due: float, chunk: Chunk) -> None:
         if not self.queue and due <= time.monotonic():
@@ -112,8 +166,8 @@ class TimedQueue(Stage):
             return
         self.queue.append((due, chunk))
         self.held_bytes += len(chunk.data)
-        if self.timer is None:
-            self._arm(due)
+        if not self.timer.armed:
+            self.timer.arm(due)
 
     def last_due(self) -> float:
         return self.queue[-1][0] if self.queue else 0.0
@@ -128,26 +182,14 @@ class TimedQueue(Stage):
         return self.held_bytes
 
     def detach(self) -> tuple[list[Chunk], bool]:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.timer.cancel()
         chunks = [chunk for _, chunk in self.queue]
         self.queue.clear()
         self.held_bytes = 0
         end_held, self.end_held = self.end_held, False
         return chunks, end_held
 
-    def _arm(self, due: float) -> None:
-        remaining = due - time.monotonic()
-        if remaining < _TIMER_SLACK:
-            # libuv's clock is coarse (whole, possibly stale milliseconds): the last stretch is
-            # waited out one loop iteration at a time, so release is neither early nor a timer tick late.
-            self.timer = self.ctx.loop.call_soon(self._release)
-        else:
-            self.timer = self.ctx.loop.call_later(math.ceil(remaining * 1000) / 1000, self._release)
-
     def _release(self) -> None:
-        self.timer = None
         now = time.monotonic()
         queue = self.queue
         while queue and queue[0][0] <= now:
@@ -157,16 +199,16 @@ class TimedQueue(Stage):
             chunk.ts = max(chunk.ts, due)
             self.next.push(chunk)
         if queue:
-            if self.timer is None:
-                self._arm(queue[0][0])
+            if not self.timer.armed:
+                self.timer.arm(queue[0][0])
         elif self.end_held:
             self.end_held = False
             self.next.end()
 
 
-def attribute(unit: str, *, required: bool = False) -> Any:
-    """A toxic attribute: a non-negative integer in `unit`; `required` ones have no default."""
-    return dataclass_field(default=0, metadata={"unit": unit, "required": required})
+def attribute(unit: str) -> Any:
+    """A toxic attribute: an integer in `unit`; a missing one is 0, as Go's zero value is in Toxiproxy."""
+    return dataclass_field(default=0, metadata={"unit": unit})
 
 
 @dataclass(frozen=True)
@@ -179,43 +221,63 @@ class ToxicParams:
         raise NotImplementedError
 
     def validate(self) -> None:
-        """Checks across attributes; raise `bad_body(...)`."""
+        """Refuse (raise `bad_body(...)`) only values that would crash or hang a real Toxiproxy."""
+
+    def notes(self) -> list[str]:
+        """Values accepted but without the effect their name suggests (logged as one warning line)."""
+        return []
 
     def as_json(self) -> dict[str, int]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, raw: object, current: Self | None = None) -> Self:
-        """Attributes from a request body; on update, the ones given replace those of `current`."""
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise bad_body(f"attributes must be a JSON object, got {raw!r}")
+        """Attributes from a request body, decoded as Go's encoding/json fills Toxiproxy's structs:
+        keys match in any case, a missing key or a null keeps the current value (0 on create)."""
+        if raw is not None and not isinstance(raw, dict):
+            raise bad_body(f"attributes must be a JSON object, got {json_kind(raw)}")
         values: dict[str, int] = asdict(current) if current is not None else {}
         for spec in fields(cls):
-            if spec.name in raw:
-                values[spec.name] = _non_negative_int(raw[spec.name], spec.name, spec.metadata["unit"])
-            elif spec.name not in values:
-                if spec.metadata["required"]:
-                    raise bad_body(f"attributes.{spec.name} is required ({spec.metadata['unit']})")
-                values[spec.name] = spec.default  # type: ignore[assignment]
+            value = go_field(raw or {}, spec.name)
+            if value is not None:
+                values[spec.name] = _integer(value, spec.name, spec.metadata["unit"])
+            values.setdefault(spec.name, 0)
         params = cls(**values)
         params.validate()
         return params
 
 
-_ATTRIBUTE_MAX = 10**12  # ~31 years in ms: beyond this a timer or a sum would overflow
+_MISSING = object()
 
 
-def _non_negative_int(value: object, name: str, unit: str) -> int:
+def go_field(body: dict[str, object], key: str) -> object:
+    """The value Go's decoder would put in field `key`: exact key, else the last key equal in any case.
+    None when absent or null (Go leaves the field as it was)."""
+    if key in body:
+        return body[key]
+    value = _MISSING
+    for name, item in body.items():
+        if name.lower() == key:
+            value = item
+    return None if value is _MISSING else value
+
+
+def json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+ATTRIBUTE_LIMIT = 10**12  # ~31 years in ms: beyond this a timer or a sum would overflow
+
+
+def _integer(value: object, name: str, unit: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_body(f"attributes.{name} must be an integer ({unit}), got {value!r}")
-    if value < 0:
-        raise bad_body(f"attributes.{name} must be >= 0 ({unit}), got {value}")
-    if value > _ATTRIBUTE_MAX:
-        raise bad_body(f"attributes.{name} must be at most {_ATTRIBUTE_MAX} ({unit}), got {value}")
+        raise bad_body(f"attributes.{name} must be an integer ({unit}), got {json_kind(value)}")
+    if abs(value) > ATTRIBUTE_LIMIT:
+        raise bad_body(f"attributes.{name} must be between -{ATTRIBUTE_LIMIT} and {ATTRIBUTE_LIMIT} ({unit}), "
+                       f"got {value}")
     return value
 
 

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, TimedQueue, ToxicParams, attribute, register
+from harness.faultproxy.toxics.base import (
+    Chunk,
+    Stage,
+    StageContext,
+    TimedQueue,
+    ToxicParams,
+    attribute,
+    negative_notes,
+    register,
+)
 
 
 @register("latency")
 @dataclass(frozen=True)
 class Latency(ToxicParams):
-    latency: int = attribute("milliseconds", required=True)
+    latency: int = attribute("milliseconds")
     jitter: int = attribute("milliseconds")
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return LatencyStage(ctx, self)
+
+    def notes(self) -> list[str]:
+        return negative_notes(self, "latency") + negative_notes(self, "jitter", meaning="has no effect")
 
 
 class LatencyStage(TimedQueue):
@@ -24,8 +36,8 @@ class LatencyStage(TimedQueue):
 
     def push(self, chunk: Chunk) -> None:
         delay_ms = float(self.params.latency)
-        if self.params.jitter:
-            delay_ms = max(0.0, delay_ms + self.ctx.rng.uniform(-self.params.jitter, self.params.jitter))
+        if self.params.jitter > 0:  # a negative jitter is ignored, as in Toxiproxy
+            delay_ms += self.ctx.rng.uniform(-self.params.jitter, self.params.jitter)
         # Counted from arrival, so time spent queued behind earlier chunks is not added twice;
         # never before the previous chunk, so order within the connection is kept.
-        self.schedule(max(chunk.ts + delay_ms / 1000, self.last_due()), chunk)
+        self.schedule(max(chunk.ts + max(0.0, delay_ms) / 1000, self.last_due()), chunk)

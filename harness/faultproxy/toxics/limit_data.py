@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, ToxicParams, attribute, register
+from harness.faultproxy.toxics.base import (
+    Chunk,
+    Stage,
+    StageContext,
+    ToxicParams,
+    attribute,
+    negative_notes,
+    register,
+)
 
 
 @register("limit_data")
 @dataclass(frozen=True)
 class LimitData(ToxicParams):
-    bytes: int = attribute("bytes", required=True)
+    bytes: int = attribute("bytes")
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return LimitDataStage(ctx, self)
+
+    def notes(self) -> list[str]:
+        return negative_notes(self, "bytes")
 
 
 class LimitDataStage(Stage):

@@ -1,11 +1,23 @@
-"""reset_peer: once data arrives, wait `timeout` ms and reset the connection (TCP RST via SO_LINGER 0)."""
+"""reset_peer: once data or the end of stream arrives, wait `timeout` ms and reset the connection.
+
+As in Toxiproxy, the data that triggers it is dropped, and a reset once triggered happens at its time
+even if the toxic is removed or updated meanwhile (Toxiproxy's removal waits for it).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, ToxicParams, attribute, register
+from harness.faultproxy.toxics.base import (
+    Chunk,
+    DueTimer,
+    Stage,
+    StageContext,
+    ToxicParams,
+    attribute,
+    negative_notes,
+    register,
+)
 
 
 @register("reset_peer")
@@ -16,26 +28,32 @@ class ResetPeer(ToxicParams):
     def new_stage(self, ctx: StageContext) -> Stage:
         return ResetPeerStage(ctx, self)
 
+    def notes(self) -> list[str]:
+        return negative_notes(self, "timeout")
+
 
 class ResetPeerStage(Stage):
     def __init__(self, ctx: StageContext, params: ResetPeer) -> None:
         super().__init__(ctx)
-        self.delay = params.timeout / 1000
-        self.timer: asyncio.TimerHandle | None = None
+        self.delay = max(0, params.timeout) / 1000
+        self.timer = DueTimer(ctx.loop, ctx.reset)
+        self.end_seen = False
 
     def push(self, chunk: Chunk) -> None:
-        # The data that triggers the reset is not delivered, as in Toxiproxy.
         self._trigger()
 
     def end(self) -> None:
+        self.end_seen = True
         self._trigger()
 
     def _trigger(self) -> None:
-        if self.timer is None:
-            self.timer = self.ctx.loop.call_later(self.delay, self.ctx.reset)
+        if not self.timer.armed:
+            self.timer.arm_in(self.delay)
 
     def detach(self) -> tuple[list[Chunk], bool]:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        return [], False
+        # The triggered reset keeps its time; the end of stream it saw goes on to the next stage.
+        end_seen, self.end_seen = self.end_seen, False
+        return [], end_seen
+
+    def close(self) -> None:
+        self.timer.cancel()

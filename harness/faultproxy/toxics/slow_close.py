@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, ToxicParams, attribute, register
+from harness.faultproxy.toxics.base import (
+    Chunk,
+    DueTimer,
+    Stage,
+    StageContext,
+    ToxicParams,
+    attribute,
+    negative_notes,
+    register,
+)
 
 
 @register("slow_close")
 @dataclass(frozen=True)
 class SlowClose(ToxicParams):
-    delay: int = attribute("milliseconds", required=True)
+    delay: int = attribute("milliseconds")
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return SlowCloseStage(ctx, self)
+
+    def notes(self) -> list[str]:
+        return negative_notes(self, "delay")
 
 
 class SlowCloseStage(Stage):
     def __init__(self, ctx: StageContext, params: SlowClose) -> None:
         super().__init__(ctx)
-        self.delay = params.delay / 1000
-        self.timer: asyncio.TimerHandle | None = None
+        self.delay = max(0, params.delay) / 1000
+        self.timer = DueTimer(ctx.loop, self._pass_end)
 
     def push(self, chunk: Chunk) -> None:
         self.next.push(chunk)
 
     def end(self) -> None:
-        if self.timer is None:
-            self.timer = self.ctx.loop.call_later(self.delay, self._pass_end)
+        if not self.timer.armed:
+            self.timer.arm_in(self.delay)
 
     def _pass_end(self) -> None:
         self.next.end()
 
     def detach(self) -> tuple[list[Chunk], bool]:
-        if self.timer is None:
+        if not self.timer.armed:
             return [], False
         self.timer.cancel()
-        self.timer = None
         return [], True

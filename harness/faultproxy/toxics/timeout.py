@@ -1,15 +1,24 @@
-"""timeout: no data passes; the connection closes after `timeout` ms (0 = held open until the toxic goes).
+"""timeout: no data passes; the connection closes after `timeout` ms without new data (0 = held open).
 
-Like Toxiproxy, deleting an active timeout toxic closes the connections it was holding: the bytes it
-swallowed leave them in an unknown state.
+As in Toxiproxy's code, the timer starts with the toxic and every chunk that arrives restarts it: an
+idle timeout, not a deadline. Deleting an active timeout toxic closes the connections it was holding
+(the bytes it swallowed leave them in an unknown state).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, ToxicParams, attribute, register
+from harness.faultproxy.toxics.base import (
+    Chunk,
+    DueTimer,
+    Stage,
+    StageContext,
+    ToxicParams,
+    attribute,
+    negative_notes,
+    register,
+)
 
 
 @register("timeout")
@@ -20,24 +29,29 @@ class Timeout(ToxicParams):
     def new_stage(self, ctx: StageContext) -> Stage:
         return TimeoutStage(ctx, self)
 
+    def notes(self) -> list[str]:
+        return negative_notes(self, "timeout", meaning="acts as 0 (held open)")
+
 
 class TimeoutStage(Stage):
     def __init__(self, ctx: StageContext, params: Timeout) -> None:
         super().__init__(ctx)
-        self.timer: asyncio.TimerHandle | None = None
-        if params.timeout > 0:
-            self.timer = ctx.loop.call_later(params.timeout / 1000, ctx.close)
+        self.idle = params.timeout / 1000
+        self.timer = DueTimer(ctx.loop, ctx.close)
+        self._restart()
+
+    def _restart(self) -> None:
+        if self.idle > 0:
+            self.timer.arm_in(self.idle)
 
     def push(self, chunk: Chunk) -> None:
-        pass  # dropped on the floor, as a black-holed network would
+        self._restart()  # dropped on the floor, as a black-holed network would
 
     def end(self) -> None:
         self.ctx.close()
 
     def detach(self) -> tuple[list[Chunk], bool]:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.timer.cancel()
         return [], False
 
     def on_removed(self) -> None:
