@@ -82,6 +82,8 @@ def test_write_then_half_close_is_relayed_and_echoed(api: ProxyApi, upstream: Re
                                                      size: int) -> None:
     """Send N bytes and shutdown(SHUT_WR): the upstream gets all N, and an echo comes back whole
     (except through toxics that drop the reply by design)."""
+    if upstream.echo and toxic == "reset_peer":
+        pytest.skip("the echo's first bytes trigger the reset, which discards what is in flight by design")
     address = _proxy_with(api, upstream, toxic)
     payload = _payload(size)
     for _ in range(3):

@@ -213,3 +213,22 @@ def test_metrics_use_toxiproxy_names_and_labels(metrics_server: ServerProcess, e
 def test_metrics_are_404_without_the_flags(api: ProxyApi) -> None:
     response = api.http.get("/metrics")
     assert response.status_code == 404 and response.text == "404 page not found\n"
+
+
+def test_a_slicer_delay_below_the_timer_resolution_does_not_spin(api: ProxyApi, proxy_server: ServerProcess,
+                                                                echo: EchoServer) -> None:
+    """#16.8: pieces 1 ms apart for about a second: the proxy sleeps between them (a spin to each due time
+    used a whole core)."""
+    def cpu_seconds() -> float:
+        fields = Path(f"/proc/{proxy_server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    api.create("t", echo.address)
+    api.add_toxic("t", "slicer", stream="upstream", average_size=100, delay=1000)
+    with connect(api.address("t"), timeout=20) as sock:
+        cpu, start = cpu_seconds(), time.perf_counter()
+        sock.sendall(b"s" * 80_000)
+        assert read_exactly(sock, 80_000) == b"s" * 80_000
+        wall, used = time.perf_counter() - start, cpu_seconds() - cpu
+    assert wall >= 0.5  # about 800 pieces at least 1 ms apart, fewer when pieces are due in the same turn
+    assert used < 0.2 * wall, f"{used:.2f} s of CPU in {wall:.2f} s"

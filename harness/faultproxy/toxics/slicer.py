@@ -25,6 +25,7 @@ from harness.faultproxy.toxics.base import (
 )
 
 _PIECES_PER_TURN = 1024  # with no delay, yield to the loop after this many pieces
+_CATCH_UP = 0.005  # a timer this late still sends the pieces it owes; later than that, the spacing restarts
 
 
 @register("slicer")
@@ -106,7 +107,7 @@ class SlicerStage(Stage):
 
     def _release(self) -> None:
         now = time.monotonic()
-        if self.next_due < now - self.gap:
+        if self.next_due < now - max(self.gap, _CATCH_UP):
             self.next_due = now  # idle (or the loop stalled): the spacing restarts now, no burst to catch up
         sent = 0
         # Pieces due by `now` on the virtual schedule go out together: a delay shorter than the loop's
