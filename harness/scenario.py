@@ -27,6 +27,7 @@ from harness.scenario_flows import (
     declarative_problem,
     template_problem,
 )
+from harness.scenario_service import RedisUnderService, Service, ServiceOverride
 
 # Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
 MAX_SECONDS = 7 * 86_400
@@ -248,17 +249,13 @@ class Variant(Strict):
     client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # client-side flags (Locust)
     expect: Literal["pass", "fail"] | None = "pass"   # None: explored, not judged (ablation steps)
     description: str = ""
+    service: ServiceOverride | None = None   # merged over [service] for this variant
 
 
 class Target(Strict):
     metric: str = "login"   # the flow whose success rate is judged
     minimum: float = Field(0.99, gt=0, lt=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)
-
-
-class Service(Strict):
-    users: int = Field(1000, ge=1)
-    workers: int = Field(1, ge=1, le=16)
 
 
 class ScenarioMeta(Strict):
@@ -275,6 +272,7 @@ class Scenario(Strict):
     scenario: ScenarioMeta = ScenarioMeta()
     load: Load = Load()
     service: Service = Service()
+    redis: RedisUnderService = RedisUnderService()
     faults: list[Fault] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=lambda: {
         "buggy": Variant(profile="buggy", expect="fail"), "fixed": Variant(profile="fixed", expect="pass")})
@@ -320,6 +318,33 @@ class Scenario(Strict):
                 except ValueError as exc:
                     raise ValueError(f"variants.{variant_name}.flags.{one_line(flag)}: {exc}") from None
         return self
+
+    @model_validator(mode="after")
+    def _own_service(self) -> Scenario:
+        """Your own service's variants differ by its env, command or url, never by the reference's flags."""
+        if not self.service.is_reference and "variants" not in self.model_fields_set:
+            # The default buggy/fixed pair is the reference service's; your own runs once, judged.
+            object.__setattr__(self, "variants", {"service": Variant()})
+        for name, variant in self.variants.items():
+            service = self.service_for(name)
+            if service.is_reference:
+                if variant.service is not None and variant.service.model_fields_set:
+                    raise ValueError(f"variants.{name}.service: give a command or url here or in [service]; "
+                                     "the reference service takes profile and flags")
+                continue
+            for field in ("profile", "flags"):
+                if field in variant.model_fields_set:
+                    raise ValueError(f"variants.{name}.{field}: applies to the reference service only; "
+                                     f"a variant of your own service differs by service.env, command or url")
+        return self
+
+    def service_for(self, variant: str) -> Service:
+        """[service] with the variant's [variants.NAME.service] merged over it."""
+        chosen = self.variants.get(variant)
+        try:
+            return self.service.merged(chosen.service if chosen else None)
+        except ValidationError as exc:
+            raise ValueError(f"variants.{variant}.service: {_message(exc.errors()[0])}") from None
 
     @property
     def name(self) -> str:
