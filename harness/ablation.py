@@ -17,6 +17,7 @@ from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
 from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
+from harness.scenario_service import ServiceOverride
 
 ABLATION_JSON = "ablation.json"
 ABLATION_MD = "ablation.md"
@@ -43,8 +44,20 @@ def step_of(name: str) -> tuple[str, str, str] | None:
 
 
 def _toggled(variant: Variant, field: str, name: str, value: Any) -> Variant:
-    """The variant with one service flag (field "flags") or client flag ("client") set; a step is not judged."""
+    """The variant with one service flag (field "flags"), client flag ("client") or, for your own service,
+    environment variable ("env"; None removes it) set; a step is not judged."""
+    if field == "env":
+        override = variant.service or ServiceOverride()
+        service = override.model_copy(update={"env": {**override.env, name: value}})
+        return variant.model_copy(update={"service": service, "expect": None})
     return variant.model_copy(update={field: {**getattr(variant, field), name: value}, "expect": None})
+
+
+def env_fix_flags(scenario: Scenario) -> dict[str, tuple[str | None, str | None]]:
+    """Your own service: every environment variable whose buggy and fixed values differ (None: not set)."""
+    buggy, fixed = scenario.service_for("buggy").env, scenario.service_for("fixed").env
+    return {key: (buggy.get(key), fixed.get(key)) for key in sorted({*buggy, *fixed})
+            if buggy.get(key) != fixed.get(key)}
 
 
 def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
@@ -54,11 +67,14 @@ def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
         raise BadInput("--ablate: the scenario needs variants named buggy and fixed to ablate between")
     buggy, fixed = variants["buggy"], variants["fixed"]
     steps: dict[str, Variant] = {"buggy": buggy}
-    service = service_fix_flags()
     client = {name: (buggy.client.get(name, False), fixed.client.get(name, False))
               for name in {*buggy.client, *fixed.client}
               if buggy.client.get(name, False) != fixed.client.get(name, False)}
-    toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service.items()]
+    if scenario.service_for("buggy").is_reference:
+        toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service_fix_flags().items()]
+    else:
+        # Your own service's fixes are its environment; a different command or url is a build, not a flag.
+        toggles = [("env", name, off, on) for name, (off, on) in env_fix_flags(scenario).items()]
     toggles += [("client", name, off, on) for name, (off, on) in client.items()]
     for field, name, _, on in toggles:
         steps[f"buggy+{name}"] = _toggled(buggy, field, name, on)

@@ -59,6 +59,18 @@ def ensure_loopback(url_or_host: str, what: str, allow_remote: bool) -> None:
         raise BadInput(f"{what}: {host} is not a loopback address; pass --allow-remote to target it")
 
 
+def check_service_targets(scenario: Scenario, allow_remote: bool) -> None:
+    """Every address the scenario makes the run reach (service url, [redis]) is loopback, or allowed."""
+    for name in scenario.variants:
+        url = scenario.service_for(name).url
+        if url is not None:
+            field = f"variants.{name}.service.url" if url != scenario.service.url else "service.url"
+            ensure_loopback(url, field, allow_remote)
+    for field, address in (("redis.upstream", scenario.redis.upstream), ("redis.listen", scenario.redis.listen)):
+        if address is not None:
+            ensure_loopback(address, field, allow_remote)
+
+
 @dataclass
 class RunOptions:
     """`harness run` flags after parsing; None means "as the scenario says"."""
@@ -146,7 +158,7 @@ def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Ma
                      "resolved": scenario.model_dump(mode="json")},
         "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence},
         "variant_order": list(scenario.variants),
-        "variants": {name: _variant_entry(v, scenario) for name, v in scenario.variants.items()},
+        "variants": {name: _variant_entry(name, v, scenario) for name, v in scenario.variants.items()},
         "faults": [_fault_entry(i, f) for i, f in enumerate(scenario.faults)],
         "network_profile": {"edge": scenario.load.mobile_network.model_dump()},
         "fault_proxy": {"kind": _proxy_kind(options.fault_proxy), "url": None},
@@ -170,8 +182,14 @@ def _proxy_kind(fault_proxy: str) -> str:
     return fault_proxy if fault_proxy in ("embedded", "binary") else "url"
 
 
-def _variant_entry(variant: Variant, scenario: Scenario) -> dict[str, Any]:
-    return {"profile": variant.profile, "flags": {k: str(v) for k, v in variant.flags.items()},
+def _variant_entry(name: str, variant: Variant, scenario: Scenario) -> dict[str, Any]:
+    service = scenario.service_for(name)
+    kind = "reference" if service.is_reference else "command" if service.command is not None else "url"
+    described = {k: v for k, v in service.model_dump(mode="json", include={"command", "cwd", "env", "url"}).items()
+                 if v not in (None, {})}
+    return {"service": {"kind": kind, **described},
+            "profile": variant.profile if service.is_reference else None,
+            "flags": {k: str(v) for k, v in variant.flags.items()},
             "client": dict(variant.client), "expect": variant.expect, "description": variant.description,
             "t0": None, "started_at": None, "ended_at": None, "duration_s": scenario.load.duration,
             "status": "pending"}
@@ -206,6 +224,7 @@ class Experiment:
             ensure_loopback(options.fault_proxy, "--fault-proxy", options.allow_remote)
         if options.master_bind is not None:
             ensure_loopback(options.master_bind[0], "--master-bind", options.allow_remote)
+        check_service_targets(scenario, options.allow_remote)
         return scenario, locustfile_path(options.scenario_path, scenario)
 
     def run(self) -> int:
@@ -223,6 +242,8 @@ class Experiment:
             signal.signal(signal.SIGTERM, previous)
             if watchdog is not None:
                 watchdog.stop()
+        if exit_code and not any((run_dir / REQUESTS_DIR).glob("*.parquet")):
+            return exit_code  # nothing ran (the stack did not start): the error line says it all
         report_code = self._report(run_dir)
         return exit_code or report_code
 
@@ -373,6 +394,7 @@ class VariantRun:
         return [{"name": p.name, "pid": p.pid} for p in procs]
 
     def _start_stack(self) -> None:
+        from harness.stack.service import service_settings
         from harness.stack.stack import Stack, StackSpec
         from harness.watchdog import FAULT_PROXY_STATE
 
@@ -381,10 +403,14 @@ class VariantRun:
                          profile=self.variant.profile, flags={k: flag_text(v) for k, v in self.variant.flags.items()},
                          service_users=scenario.service.users, service_workers=scenario.service.workers,
                          with_edge=scenario.uses_edge(), seed=scenario.load.seed,
-                         state_file=self.run_dir / FAULT_PROXY_STATE)  # read by the watchdog after a crash
+                         state_file=self.run_dir / FAULT_PROXY_STATE,  # read by the watchdog after a crash
+                         variant=self.name, run_dir=self.run_dir, redis_upstream=scenario.redis.upstream,
+                         redis_listen=scenario.redis.listen,
+                         **service_settings(scenario.service_for(self.name), self.options.scenario_path.parent))
         self.stack = Stack(spec)
         self.stack.start()
         self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
+        self.manifest.variant(self.name)["service"]["url"] = self.stack.service_url
         if scenario.uses_edge():
             from harness.faults import apply_network_profile
 

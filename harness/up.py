@@ -80,39 +80,48 @@ def pick_variant(scenario: Scenario, wanted: str | None) -> str:
 
 def bring_up(scenario_path: Path, variant: str | None, state_dir: Path) -> UpState:
     """Start the stack and the Locust UI detached from this process; write and return the state."""
+    from harness.run import check_service_targets
+
     state_path = state_dir / STATE_FILE
     if state_path.exists():
         raise BadInput(f"{state_path}: a stack is already up; stop it first with harness down")
     scenario = load_scenario(scenario_path)
+    check_service_targets(scenario, allow_remote=False)
     locustfile = locustfile_path(scenario_path, scenario)
     name = pick_variant(scenario, variant)
-    stack = start_stack(scenario, name, state_dir / "logs")
+    stack = start_stack(scenario, name, state_dir / "logs", scenario_path.parent)
     try:
         ui, ui_url = start_locust_ui(scenario, name, locustfile, stack, state_dir / "logs")
     except BaseException:
         stack.stop()
         raise
-    assert stack.redis is not None
+    redis_url = stack.redis.url if stack.redis else f"redis://{scenario.redis.upstream}/0"
     urls = {"locust_ui": ui_url, "service": stack.service_url, "edge": stack.edge_url,
-            "fault_proxy": stack.fault_proxy_url, "redis": stack.redis.url,
+            "fault_proxy": stack.fault_proxy_url, "redis": redis_url,
             "redis_via_proxy": f"redis://{stack.redis_proxy_address}/0"}
     processes = [UpProcess(p.name, int(p.pid or 0), read_cmdline(int(p.pid or 0)) or list(p.command))
                  for p in [ui, *stack.processes()]]
-    state = UpState(scenario=str(scenario_path), variant=name, profile=scenario.variants[name].profile, urls=urls,
+    service = scenario.service_for(name)
+    profile = scenario.variants[name].profile if service.is_reference else (
+        "own service at " + service.url if service.url else "own service: " + " ".join(service.command or []))
+    state = UpState(scenario=str(scenario_path), variant=name, profile=profile, urls=urls,
                     processes=processes, started_at=time.time())
     state.save(state_path)
     return state
 
 
-def start_stack(scenario: Scenario, variant: str, log_dir: Path) -> Any:
+def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: Path) -> Any:
     from harness.faults import apply_network_profile
+    from harness.stack.service import service_settings
     from harness.stack.stack import Stack, StackSpec
 
     chosen = scenario.variants[variant]
     flags = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in chosen.flags.items()}
     spec = StackSpec(log_dir=log_dir, profile=chosen.profile, flags=flags, service_users=scenario.service.users,
                      service_workers=scenario.service.workers, with_edge=True, seed=scenario.load.seed,
-                     detached=True)
+                     detached=True, variant=variant, run_dir=log_dir.parent, redis_upstream=scenario.redis.upstream,
+                     redis_listen=scenario.redis.listen,
+                     **service_settings(scenario.service_for(variant), scenario_dir))
     stack = Stack(spec).start()
     try:
         apply_network_profile(stack.client, "edge", scenario.load.mobile_network)
@@ -150,7 +159,7 @@ def start_locust_ui(scenario: Scenario, variant: str, locustfile: Path, stack: A
 def describe(state: UpState, state_path: Path) -> list[str]:
     urls = state.urls
     return [
-        f"up: {state.scenario}, variant {state.variant} (profile {state.profile})",
+        f"up: {state.scenario}, variant {state.variant} ({_service_words(state.profile)})",
         f"  Locust UI        {urls['locust_ui']}",
         f"  service          {urls['service']}",
         f"  edge (mobile)    {urls['edge']}",
@@ -158,6 +167,10 @@ def describe(state: UpState, state_path: Path) -> list[str]:
         f"  Redis            {urls['redis']}  (through the proxy: {urls['redis_via_proxy']})",
         f"  state            {state_path}; stop everything with: harness down",
     ]
+
+
+def _service_words(profile: str) -> str:
+    return profile if profile.startswith("own service") else f"profile {profile}"
 
 
 def stop_process(process: UpProcess) -> bool:

@@ -205,7 +205,8 @@ def manifest_section(analysis: RunAnalysis) -> str:
              ("command", " ".join(map(str, m.get("command") or []))),
              ("fault proxy", (m.get("fault_proxy") or {}).get("kind")), ("started", m.get("started_at")),
              ("ended", m.get("ended_at")), ("status", m.get("status")), ("versions", versions)]
-    facts += [(f"variant {v.name}", f"profile {v.info.profile}, flags {v.info.flags}") for v in analysis.variants]
+    facts += [(f"variant {v.name}", f"profile {v.info.profile}, flags {v.info.flags}" if v.info.profile
+               else "your own service (its command or url and env: manifest.json)") for v in analysis.variants]
     rows = [[escape(k), escape("–" if v in (None, "") else str(v))] for k, v in facts]
     raw = escape(json.dumps(m, indent=2))
     return table(None, rows) + f"<details><summary>manifest.json</summary><pre>{raw}</pre></details>"

@@ -56,6 +56,7 @@ class ManagedProcess:
     log_dir: Path
     env: dict[str, str] | None = None
     die_with_parent: bool = True
+    cwd: Path | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -82,6 +83,7 @@ class ManagedProcess:
                     stdout=out,
                     stderr=err,
                     env=env,
+                    cwd=self.cwd,
                     # Own process group: a terminal's Ctrl-C reaches the harness, which stops children in order.
                     start_new_session=True,
                     preexec_fn=_die_with_parent if self.die_with_parent else None,

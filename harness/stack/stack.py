@@ -18,6 +18,7 @@ from harness.errors import BadInput, HarnessError, StackError
 from harness.faults import FaultProxyClient
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
+from harness.stack.service import Placeholders, ServiceCommand, host_port_of, start_command_service, wait_service_ready
 
 FAULT_PROXY_KINDS = ("embedded", "binary")
 
@@ -57,6 +58,14 @@ class StackSpec:
     detached: bool = False               # `harness up`: processes outlive the process that started them
     advertise_host: str | None = None    # address the fault proxy reaches Redis and the service at; None: found
     state_file: Path | None = None       # proxies created or replaced on an external fault proxy (the watchdog)
+    service_command: ServiceCommand | None = None  # your own service, started here; None with neither: reference
+    service_url: str | None = None       # your own service, already running at this URL
+    service_ready: str = "/"             # with service_url: the path that must answer before the load starts
+    service_ready_timeout_s: float = 30.0
+    variant: str = ""                    # for the {variant} and {run_dir} placeholders
+    run_dir: Path | None = None
+    redis_upstream: str | None = None    # an existing Redis behind the `redis` proxy; None: a throwaway one
+    redis_listen: str | None = None      # where the `redis` proxy listens; None: a free port
 
 
 @dataclass
@@ -83,7 +92,9 @@ class Stack:
             self._start_redis()
             self._start_service()
             if self.spec.with_edge:
-                self.edge_url = "http://" + self._proxy("edge", self.service_url.removeprefix("http://"))
+                # The edge proxy fronts whichever service is under test; a path in its URL is kept.
+                path = urlsplit(self.service_url).path.rstrip("/")
+                self.edge_url = "http://" + self._proxy("edge", host_port_of(self.service_url)) + path
             else:
                 self.edge_url = self.service_url
         except BaseException:
@@ -92,6 +103,8 @@ class Stack:
         return self
 
     def _start_redis(self) -> None:
+        if self.spec.redis_upstream is not None:
+            return  # an existing Redis: the run only reaches it through the `redis` proxy
         self.redis = RedisServer(log_dir=self.spec.log_dir, host=self.bind_host,
                                  die_with_parent=not self.spec.detached).start()
 
@@ -120,11 +133,11 @@ class Stack:
         self.fault_proxy_process, self.fault_proxy_url = process, f"http://127.0.0.1:{port}"
         process.wait_ready(lambda: httpx.get(f"{self.fault_proxy_url}/version", timeout=1).status_code == 200)
 
-    def _proxy(self, name: str, upstream: str) -> str:
-        """Create a proxy; returns the address the rest of the stack reaches it at."""
+    def _proxy(self, name: str, upstream: str, listen_at: str | None = None) -> str:
+        """Create a proxy (at `listen_at` when given); returns the address the rest of the stack reaches it at."""
         assert self.client is not None
         if self.fault_proxy_process is not None:  # our own fault proxy: nothing else uses it
-            listen = self.client.create_proxy(name, upstream)
+            listen = self.client.create_proxy(name, upstream, listen=listen_at or "127.0.0.1:0")
             self.created_proxies.append(name)
             return listen
         # An external fault proxy (docker-compose): take over a proxy of that name, keeping its port, and
@@ -136,7 +149,7 @@ class Stack:
         self._save_state()  # before the change, so a watchdog knows what to undo if we die during it
         port = original["listen"].rpartition(":")[2] if original else "0"
         listen_host = "127.0.0.1" if self.bind_host == "127.0.0.1" else "0.0.0.0"
-        listen = self.client.create_proxy(name, upstream, listen=f"{listen_host}:{port}")
+        listen = self.client.create_proxy(name, upstream, listen=listen_at or f"{listen_host}:{port}")
         return f"{urlsplit(self.fault_proxy_url).hostname}:{listen.rpartition(':')[2]}"
 
     def _save_state(self) -> None:
@@ -147,10 +160,27 @@ class Stack:
             tmp.replace(self.spec.state_file)
 
     def _start_service(self) -> None:
+        upstream = self.spec.redis_upstream or (self.redis.address if self.redis else "")
+        self.redis_proxy_address = self._proxy("redis", upstream, self.spec.redis_listen)
+        if self.spec.service_command is not None:
+            self._start_command_service(self.spec.service_command)
+        elif self.spec.service_url is not None:
+            wait_service_ready(self.spec.service_url, self.spec.service_ready, self.spec.service_ready_timeout_s)
+            self.service_url = self.spec.service_url
+        else:
+            self._start_reference_service()
+
+    def _start_command_service(self, command: ServiceCommand) -> None:
+        redis_host, _, redis_port = self.redis_proxy_address.rpartition(":")
+        values = Placeholders(port=free_port(self.bind_host), host=self.bind_host, redis_host=redis_host,
+                              redis_port=int(redis_port), variant=self.spec.variant,
+                              run_dir=(self.spec.run_dir or self.spec.log_dir).resolve())
+        self.service_process, self.service_url = start_command_service(
+            command, values, self.spec.log_dir, die_with_parent=not self.spec.detached)
+
+    def _start_reference_service(self) -> None:
         from harness.stack import start_authsvc
 
-        assert self.redis is not None
-        self.redis_proxy_address = self._proxy("redis", self.redis.address)
         server = start_authsvc(f"redis://{self.redis_proxy_address}/0", self.spec.log_dir,
                                profile=self.spec.profile, flags=self.spec.flags, users=self.spec.service_users,
                                workers=self.spec.service_workers, host=self.bind_host,
