@@ -23,7 +23,7 @@ import pytest
 
 import harness
 from harness.errors import BadInput, HarnessError, StackError
-from harness.stack import ManagedProcess, RedisServer, ServerProcess, start_authsvc, start_fault_proxy
+from harness.stack import ManagedProcess, RedisServer, ServerProcess, free_port, start_authsvc, start_fault_proxy
 
 FAULT_PROXY_URL_ENV = "HARNESS_FAULT_PROXY_URL"
 DEFAULT_LOCUSTFILE = Path(harness.__file__).resolve().parents[1] / "scenarios" / "login_users.py"
@@ -109,6 +109,49 @@ def auth_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Callab
         flag_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (flags or {}).items()}
         server = start_authsvc(proxied_redis.url, tmp_path / "logs", profile=profile, flags=flag_text,
                                users=users, workers=workers, name=f"authsvc-{len(started) + 1}")
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def command_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Factory: `command_service(["node", "server.js", "--port", "{port}"], env={"REDIS_URL": "{redis_url}"})`
+    starts your own service behind the proxied Redis, waits for its ready path, returns it (`.url`).
+
+    The placeholders are a scenario's: {port} {host} {redis_url} {redis_host} {redis_port} {variant}
+    ("pytest") {run_dir} (the test's tmp_path). Its output is in tmp_path/logs/service-N.out|.err; its whole
+    process group is stopped after the test.
+    """
+    from pydantic import ValidationError
+
+    from harness.scenario_service import ServiceFields
+    from harness.stack.service import Placeholders, ServiceCommand, start_command_service
+
+    started: list[ServerProcess] = []
+    redis_host, _, redis_port = proxied_redis.url.removeprefix("redis://").rsplit("/", 1)[0].rpartition(":")
+
+    def start(command: list[str] | str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+              ready: str = "/", ready_timeout: float = 30.0) -> ServerProcess:
+        try:
+            fields = ServiceFields(command=command, env=env or {}, cwd=None if cwd is None else str(cwd),
+                                   ready=ready, ready_timeout=ready_timeout)
+        except ValidationError as exc:  # the same checks as a scenario's [service]
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise BadInput(f"command_service: {where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+        values = Placeholders(port=free_port(), host="127.0.0.1", redis_host=redis_host, redis_port=int(redis_port),
+                              variant="pytest", run_dir=tmp_path)
+        spec = ServiceCommand(command=list(fields.command or []), base_dir=Path.cwd(), cwd=fields.cwd,
+                              env={k: v for k, v in fields.env.items() if v is not None}, ready=ready,
+                              ready_timeout_s=ready_timeout)
+        process, url = start_command_service(spec, values, tmp_path / "logs", name=f"service-{len(started) + 1}")
+        server = ServerProcess(process=process, url=url, host=values.host, port=values.port)
         started.append(server)
         return server
 
