@@ -1,0 +1,98 @@
+"""Your own service under test, end to end: a Flask service on real Redis, started by the harness (`command`)
+or already running (`url`), judged before and after its fix under a real Redis latency toxic."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.stack.procs import ManagedProcess, free_port, pid_alive
+from tests.service.helpers import (
+    APP,
+    BUG_MS,
+    COMMAND_SERVICE,
+    FIX_MS,
+    LOAD,
+    PYTHON,
+    manifest_of,
+    only_run_dir,
+    run_harness,
+    wait_gone,
+    write_scenario,
+)
+
+
+def test_command_service_before_fails_after_passes_and_nothing_is_left(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, duration="20s")), "--out", str(out),
+                         "--until-decided", "--min-duration", "2s")
+    run_dir = only_run_dir(out)
+    manifest = manifest_of(run_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {name: v["stopped"]["reason"] for name, v in manifest["variants"].items()} == {
+        "before": "decided: fail", "after": "decided: pass"}
+    for name, timeout in (("before", BUG_MS), ("after", FIX_MS)):
+        service = manifest["variants"][name]["service"]
+        assert service["kind"] == "command" and service["env"]["REDIS_TIMEOUT_MS"] == timeout
+        assert service["url"].startswith("http://127.0.0.1:")
+        assert (run_dir / "logs" / name / "service.err").exists()
+    pids = [p["pid"] for v in manifest["variants"].values() for p in v["processes"]]
+    assert not [pid for pid in pids if pid_alive(pid)]
+
+
+def start_session_app(tmp_path: Path, name: str, timeout_ms: str, redis_port: int) -> tuple[ManagedProcess, str]:
+    """The service started by someone else (here, the test): on a port it bound itself, stopped by PID."""
+    port_file = tmp_path / f"{name}.port"
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "REDIS_TIMEOUT_MS": timeout_ms}
+    process = ManagedProcess(name, [PYTHON, str(APP), "--port", "0", "--port-file", str(port_file)],
+                             tmp_path / "logs", env=env).start()
+    try:
+        process.wait_ready(port_file.exists, timeout=30)
+    except BaseException:
+        process.stop()
+        raise
+    return process, f"http://127.0.0.1:{port_file.read_text()}"
+
+
+@pytest.fixture
+def running_services(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
+    """Two running services, buggy and fixed, whose Redis is the `redis` proxy's fixed listen port."""
+    redis_port = free_port()  # the proxy's address is configured outside the harness, as in docker-compose
+    started = []
+    try:
+        for name, timeout_ms in (("buggy-app", BUG_MS), ("fixed-app", FIX_MS)):
+            started.append(start_session_app(tmp_path, name, timeout_ms, redis_port))
+        yield redis_port, started[0][1], started[1][1]
+    finally:
+        for process, _ in started:
+            process.stop()
+
+
+def test_url_service_is_judged_and_left_running(tmp_path: Path, running_services: tuple[int, str, str]) -> None:
+    redis_port, before_url, after_url = running_services
+    text = LOAD + f"""
+[redis]
+listen = "127.0.0.1:{redis_port}"
+
+[variants.before]
+expect = "fail"
+service = {{{{ url = "{before_url}" }}}}
+
+[variants.after]
+expect = "pass"
+service = {{{{ url = "{after_url}", ready = "/" }}}}
+"""
+    out = tmp_path / "reports"
+    result = run_harness("run", str(write_scenario(tmp_path, text, duration="20s")), "--out", str(out),
+                         "--until-decided", "--min-duration", "2s")
+    manifest = manifest_of(only_run_dir(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [v["service"] for v in manifest["variants"].values()] == [
+        {"kind": "url", "url": before_url}, {"kind": "url", "url": after_url}]
+    assert [p["name"] for p in manifest["variants"]["after"]["processes"]] == [
+        "faultproxy", "redis", "locust-after"]  # nothing started for the service itself
+    assert not wait_gone(lambda: [p["pid"] for v in manifest["variants"].values() for p in v["processes"]
+                                  if pid_alive(p["pid"])], timeout=5)

@@ -1,0 +1,63 @@
+"""`harness up`/`down`, sweeps and ablation work for your own service as for the reference one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import httpx
+
+from harness.ablation import with_ablation
+from harness.scenario import load_scenario
+from harness.sweep import with_redis_latency
+from harness.up import read_cmdline
+from tests.service.helpers import (
+    APP,
+    BUG_MS,
+    COMMAND_SERVICE,
+    FIX_MS,
+    LOAD,
+    PYTHON,
+    processes_with,
+    run_harness,
+    wait_gone,
+    write_scenario,
+)
+
+
+def test_up_starts_the_command_service_and_down_stops_its_whole_group(tmp_path: Path) -> None:
+    marker = f"{uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000 + 1}"
+    shell = f"sleep {marker} & exec {PYTHON} {APP} --host {{{{host}}}} --port {{{{port}}}}"
+    text = LOAD + f'[service]\ncommand = ["sh", "-c", "{shell}"]\nenv = {{{{ REDIS_URL = "{{{{redis_url}}}}" }}}}\n'
+    up = run_harness("up", str(write_scenario(tmp_path, text)), "--state-dir", str(tmp_path / "state"))
+    assert up.returncode == 0, up.stderr
+    state = json.loads((tmp_path / "state" / "up.json").read_text())
+    try:
+        assert "own service: sh -c" in up.stdout
+        login = httpx.post(f"{state['urls']['edge']}/login", json={"username": "user1", "password": "pass-user1"},
+                           timeout=10)
+        assert login.status_code == 200, login.text  # through the edge proxy, to Redis through the redis proxy
+        assert processes_with(f"sleep {marker}")  # the service's own child outlives `up`, as the service does
+    finally:
+        down = run_harness("down", "--state-dir", str(tmp_path / "state"))
+    assert down.returncode == 0, down.stderr
+    assert not wait_gone(lambda: processes_with(f"sleep {marker}")
+                         + [p["pid"] for p in state["processes"] if read_cmdline(p["pid"]) is not None], timeout=10)
+
+
+def test_ablation_of_own_service_toggles_the_env_that_differs(tmp_path: Path) -> None:
+    text = COMMAND_SERVICE.replace("[variants.before]", "[variants.buggy]").replace("[variants.after]",
+                                                                                   "[variants.fixed]")
+    scenario = with_ablation(load_scenario(write_scenario(tmp_path, text)))
+    steps = {name: (scenario.service_for(name).env["REDIS_TIMEOUT_MS"], v.expect)
+             for name, v in scenario.variants.items()}
+    assert steps == {"buggy": (BUG_MS, "fail"), "buggy+REDIS_TIMEOUT_MS": (FIX_MS, None),
+                     "fixed-REDIS_TIMEOUT_MS": (BUG_MS, None), "fixed": (FIX_MS, "pass")}
+
+
+def test_sweep_level_keeps_each_variants_service(tmp_path: Path) -> None:
+    scenario = load_scenario(write_scenario(tmp_path, COMMAND_SERVICE))
+    level = with_redis_latency(scenario, 200, 10)
+    assert [level.service_for(v).env["REDIS_TIMEOUT_MS"] for v in level.variants] == [BUG_MS, FIX_MS]
+    assert level.faults[0].attributes == {"latency": 200, "jitter": 10}
