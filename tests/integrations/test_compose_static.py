@@ -209,3 +209,29 @@ def test_readme_docker_commands_match_the_compose_file_and_the_dockerfile(compos
             after_image = command[command.index(image) + 1:]
             assert after_image and after_image[0] in cli.commands, command  # ENTRYPOINT is `harness`
     assert any(c[1] == "compose" and "--scale" in c for c in commands)
+
+
+def test_run_url_runs_a_scenario_against_the_running_service_through_toxiproxy(services: dict[str, Any]) -> None:
+    from harness.scenario import load_scenario
+
+    run = services["run-url"]
+    assert run["profiles"] == ["run"]
+    command = run["command"]
+    values = flag_values(command[2:])
+    assert command[0] == "run" and set(values) <= command_flags(cli.commands["run"])
+    assert values["--fault-proxy"] == "http://toxiproxy:8474" and "--allow-remote" in values
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in run["volumes"]}
+    assert values["--out"] in mounts
+    assert mounts[f"/app/{command[1]}"] == f"./{command[1]}"  # the scenario, as the image's WORKDIR sees it
+    scenario = load_scenario(ROOT / command[1])  # valid as it is, its locustfile found
+    service = scenario.service
+    assert service.url is not None and service.command is None
+    host, port = service.url.removeprefix("http://").split(":")
+    assert host in services and host in run["depends_on"]
+    assert flag_values(services[host]["command"])["--port"] == port
+    # The service reaches Redis through the Toxiproxy `redis` listener, and the run points that proxy at the
+    # service's own Redis: the faults land between the two.
+    config = toxiproxy_config(services)
+    assert flag_values(services[host]["command"])["--redis-url"] == f"redis://toxiproxy:{proxy_port(config, 'redis')}/0"
+    upstream = next(p["upstream"] for p in config if p["name"] == "redis")
+    assert scenario.redis.upstream == upstream and upstream.split(":")[0] in services
