@@ -233,6 +233,19 @@ def reset(fault_proxy: str, allow_remote: bool) -> None:
 
 
 @cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--command", help='Your service\'s start command, e.g. "node server.js --port {port}".')
+@click.option("--url", help="URL of your service, already running (instead of --command).")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def init(file: Path, command: str | None, url: str | None, force: bool) -> None:
+    """Write a starter scenario for your own service, every section present and commented."""
+    from harness.scenario_template import write_starter
+
+    for line in write_starter(file, command, url, force):
+        click.echo(line)
+
+
+@cli.command()
 @click.argument("folder", default="scenarios", type=click.Path(file_okay=False, path_type=Path))
 def scenarios(folder: Path) -> None:
     """List the scenario files of a folder, one line each."""

@@ -108,3 +108,63 @@ def wait_gone(check, timeout: float = 20.0) -> list[int]:
 
 def group_left(pgid: int) -> list[int]:
     return group_members(pgid)
+
+# The same service and fault, with load described in the scenario: credentials from a file, each login
+# followed at once by GET /me with the captured session, and a rule that names the service's Redis timeout.
+DECLARATIVE_SERVICE = f"""
+[load]
+users = 30
+spawn_rate = 30
+duration = "{{duration}}"
+seed = 5
+
+[load.credentials]
+file = "users.csv"
+
+[[load.flows]]
+name = "login"
+weight = 1
+via_edge = true
+wait = [0.0, 0.05]
+
+[[load.flows.steps]]
+method = "POST"
+path = "/login"
+json = {{{{ username = "{{{{username}}}}", password = "{{{{password}}}}" }}}}
+capture = {{{{ session = "json:session_id" }}}}
+
+[[load.flows.steps]]
+path = "/me"
+headers = {{{{ X-Session-ID = "{{{{session}}}}" }}}}
+
+[[load.error_kinds]]
+kind = "timeout"
+status = 500
+body = "TimeoutError"
+
+[load.mobile_network]
+latency_ms = 5
+
+[[faults]]
+proxy = "redis"
+type = "latency"
+stream = "upstream"
+attributes = {{{{ latency = 60 }}}}
+
+[service]
+command = "{PYTHON} {APP} --host {{{{host}}}} --port {{{{port}}}}"
+env = {{{{ REDIS_URL = "{{{{redis_url}}}}", REDIS_TIMEOUT_MS = "{BUG_MS}" }}}}
+
+[variants.before]
+expect = "fail"
+
+[variants.after]
+expect = "pass"
+service = {{{{ env = {{{{ REDIS_TIMEOUT_MS = "{FIX_MS}" }}}} }}}}
+"""
+
+
+def write_credentials(folder: Path, count: int = 200) -> Path:
+    path = folder / "users.csv"
+    path.write_text("username,password\n" + "".join(f"user{n},pass-user{n}\n" for n in range(count)))
+    return path

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from harness.stack.procs import ManagedProcess, free_port, pid_alive
@@ -14,6 +15,7 @@ from tests.service.helpers import (
     APP,
     BUG_MS,
     COMMAND_SERVICE,
+    DECLARATIVE_SERVICE,
     FIX_MS,
     LOAD,
     PYTHON,
@@ -21,6 +23,7 @@ from tests.service.helpers import (
     only_run_dir,
     run_harness,
     wait_gone,
+    write_credentials,
     write_scenario,
 )
 
@@ -71,7 +74,7 @@ def running_services(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
             process.stop()
 
 
-def test_url_service_is_judged_and_left_running(tmp_path: Path, running_services: tuple[int, str, str]) -> None:
+def test_url_service_is_judged_with_local_workers(tmp_path: Path, running_services: tuple[int, str, str]) -> None:
     redis_port, before_url, after_url = running_services
     text = LOAD + f"""
 [redis]
@@ -87,12 +90,30 @@ service = {{{{ url = "{after_url}", ready = "/" }}}}
 """
     out = tmp_path / "reports"
     result = run_harness("run", str(write_scenario(tmp_path, text, duration="20s")), "--out", str(out),
-                         "--until-decided", "--min-duration", "2s")
+                         "--until-decided", "--min-duration", "2s", "--workers", "2")
     manifest = manifest_of(only_run_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert [v["service"] for v in manifest["variants"].values()] == [
         {"kind": "url", "url": before_url}, {"kind": "url", "url": after_url}]
-    assert [p["name"] for p in manifest["variants"]["after"]["processes"]] == [
-        "faultproxy", "redis", "locust-after"]  # nothing started for the service itself
+    names = [p["name"] for p in manifest["variants"]["after"]["processes"]]
+    assert names[:2] == ["faultproxy", "redis"] and "service" not in names  # nothing started for the service
+    assert len(names) == 2 + 1 + 2  # Locust master and two workers
     assert not wait_gone(lambda: [p["pid"] for v in manifest["variants"].values() for p in v["processes"]
                                   if pid_alive(p["pid"])], timeout=5)
+
+
+def test_declarative_flows_with_credentials_file_and_error_kind_rule(tmp_path: Path) -> None:
+    write_credentials(tmp_path)
+    out = tmp_path / "reports"
+    result = run_harness("run", str(write_scenario(tmp_path, DECLARATIVE_SERVICE, duration="20s")), "--out",
+                         str(out), "--until-decided", "--min-duration", "2s")
+    run_dir = only_run_dir(out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = pq.ParquetDataset([str(p) for p in (run_dir / "requests").glob("*.parquet")]).read().to_pandas()
+    flows = rows[(rows.kind == "flow") & (rows.name == "login")]
+    before, after = flows[flows.variant == "before"], flows[flows.variant == "after"]
+    assert set(before[~before.success].error_kind) == {"timeout"}  # the rule, not the status alone
+    assert after.success.all() and len(after) > 300
+    assert {"/login", "/me"} <= set(rows[rows.kind == "request"].name)
+    assert not [p["pid"] for v in manifest_of(run_dir)["variants"].values() for p in v["processes"]
+                if pid_alive(p["pid"])]
