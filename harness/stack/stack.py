@@ -93,8 +93,9 @@ class Stack:
             self._start_service()
             if self.spec.with_edge:
                 # The edge proxy fronts whichever service is under test; a path in its URL is kept.
-                path = urlsplit(self.service_url).path.rstrip("/")
-                self.edge_url = "http://" + self._proxy("edge", host_port_of(self.service_url)) + path
+                parts = urlsplit(self.service_url)  # a TCP proxy: the scheme and any path prefix carry over
+                listen = self._proxy("edge", host_port_of(self.service_url))
+                self.edge_url = f"{parts.scheme}://{listen}{parts.path.rstrip('/')}"
             else:
                 self.edge_url = self.service_url
         except BaseException:
