@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput
-from harness.pytest_plugin import FaultProxy, ProxiedRedis, run_login_load, toxic
+from harness.pytest_plugin import FaultProxy, ProxiedRedis, run_flows_load, run_login_load, toxic
 from harness.stack import ServerProcess
 from tests.service.helpers import APP, BUG_MS, FIX_MS, PYTHON, USERS
 
@@ -42,3 +42,19 @@ def test_service_group_is_stopped_after_the_test(command_service: Callable[..., 
 def test_unknown_placeholder_is_bad_input(command_service: Callable[..., ServerProcess]) -> None:
     with pytest.raises(BadInput, match=r"command_service: command: unknown placeholder \{prot\}"):
         command_service(["serve", "--port", "{prot}"])
+
+
+LOGIN_THEN_ME = [{"name": "login", "wait": [0.0, 0.05], "steps": [
+    {"method": "POST", "path": "/login", "json": {"username": "{username}", "password": "{password}"},
+     "capture": {"session": "json:session_id"}},
+    {"path": "/me", "headers": {"X-Session-ID": "{session}"}}]}]
+
+
+def test_own_service_with_declarative_flows_meets_the_target_under_redis_latency(
+        command_service: Callable[..., ServerProcess], fault_proxy: FaultProxy, proxied_redis: ProxiedRedis,
+        tmp_path: Path) -> None:
+    service = start_app(command_service, FIX_MS)
+    with toxic(fault_proxy, proxied_redis, "latency", {"latency": 60}, stream="upstream"):
+        result = run_flows_load(service.url, LOGIN_THEN_ME, users=30, duration_s=6, out_dir=tmp_path / "load",
+                                credentials={"username": "user{n}", "password": "pass-user{n}", "count": 100})
+    assert result.flows >= 300 and result.successes == result.flows, result
