@@ -232,3 +232,33 @@ def test_a_slicer_delay_below_the_timer_resolution_does_not_spin(api: ProxyApi, 
         wall, used = time.perf_counter() - start, cpu_seconds() - cpu
     assert wall >= 0.5  # about 800 pieces at least 1 ms apart, fewer when pieces are due in the same turn
     assert used < 0.2 * wall, f"{used:.2f} s of CPU in {wall:.2f} s"
+
+
+# limit_data and timeout do not hold an end of stream (they close at once), so they have no row in HOLDING.
+HOSTILE = {"none": None, "latency": ("latency", {"latency": 30}), "slicer": ("slicer", {"average_size": 64}),
+           "timeout": ("timeout", {"timeout": 0}), "reset_peer": ("reset_peer", {"timeout": 20}),
+           "slow_close": ("slow_close", {"delay": 30}), "bandwidth": ("bandwidth", {"rate": 500})}
+
+
+@pytest.mark.parametrize("toxic", list(HOSTILE))
+def test_hostile_connections_leave_no_descriptor_behind(api: ProxyApi, proxy_server: ServerProcess,
+                                                        echo: EchoServer, toxic: str) -> None:
+    """#16: 90 clients that reset at once, half-close after a burst, or close mid-reply: every socket
+    of the proxy is released afterwards."""
+    api.create("t", echo.address)
+    baseline = _open_fds(proxy_server)
+    if HOSTILE[toxic] is not None:
+        toxic_type, attributes = HOSTILE[toxic]
+        api.add_toxic("t", toxic_type, **attributes)
+    address = api.address("t")
+    for number in range(90):
+        sock = socket.create_connection(address, timeout=5)
+        if number % 3 == 0:  # reset at once
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        elif number % 3 == 1:  # a burst, then half-close
+            sock.sendall(b"h" * 20_000)
+            sock.shutdown(socket.SHUT_WR)
+        else:  # a request, then gone before the reply
+            sock.sendall(b"q" * 1000)
+        sock.close()
+    wait_until(lambda: _open_fds(proxy_server) <= baseline, timeout=10)
