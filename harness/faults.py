@@ -112,9 +112,9 @@ def apply_network_profile(client: FaultProxyClient, proxy: str, profile: Network
             client.add_toxic(proxy, name, "latency", stream, 1.0,
                              {"latency": profile.latency_ms, "jitter": profile.jitter_ms})
             names.append(name)
-        if profile.bandwidth_kbps:
+        if profile.rate_kbps(stream):
             name = f"network_bandwidth_{stream}"
-            client.add_toxic(proxy, name, "bandwidth", stream, 1.0, {"rate": profile.bandwidth_kbps})
+            client.add_toxic(proxy, name, "bandwidth", stream, 1.0, {"rate": profile.rate_kbps(stream)})
             names.append(name)
     return names
 

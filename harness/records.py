@@ -19,11 +19,16 @@ REQUEST_SCHEMA: Final = pa.schema([
     ("kind", pa.string()),          # "request" or "flow"
     ("name", pa.string()),          # "/login", "/me" for requests; "login", "refresh" ... for flows
     ("success", pa.bool_()),
-    ("latency_ms", pa.float64()),   # request: response time; flow: sum of its steps, start to end
+    ("latency_ms", pa.float64()),   # request: response time; flow: start to end (open model: from its intended start)
     ("status", pa.int32()),         # HTTP status of the (last) response; 0 when none came back
     ("error_kind", pa.string()),    # "" on success, else one of ERROR_KINDS
     ("error", pa.string()),         # short error text, "" on success
     ("worker", pa.string()),        # Locust process that recorded it ("local", "worker-1", ...)
+    # Added with the open model (docs/load-models.md); files without it read as null. Service time: from the
+    # moment the flow actually started to its end. Equals latency_ms for closed-loop rows and requests; under
+    # arrival_rate, latency_ms counts from the intended start (ts) and includes any wait for a free slot;
+    # null for an arrival that never started (error_kind not_started).
+    ("service_ms", pa.float64()),
 ])
 REQUEST_COLUMNS: Final = tuple(REQUEST_SCHEMA.names)
 
@@ -39,6 +44,7 @@ ERROR_KINDS: Final = (
     "server_error",        # other 5xx
     "client_error",        # other 4xx
     "other",
+    "not_started",         # open model: the arrival waited longer than arrival_timeout for a free slot
 )
 
 # faults.jsonl: one JSON object per line, in the order they happened.
@@ -69,3 +75,8 @@ SUMMARY_MD: Final = "summary.md"
 JUNIT: Final = "junit.xml"
 REPORT_HTML: Final = "report.html"
 CHARTS_DIR: Final = "charts"
+
+# manifest.json target.latency: a list of objectives, each with some of these keys (ms), and optionally
+# "flow" or "request" (the name judged) and "phase" (one of OBJECTIVE_PHASES, or "stage:<name>").
+LATENCY_QUANTILES: Final = {"p50_ms": 0.50, "p90_ms": 0.90, "p95_ms": 0.95, "p99_ms": 0.99, "p999_ms": 0.999}
+OBJECTIVE_PHASES: Final = ("all", "no_fault", "faults", "before", "after")

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import BadInput, FaultNotApplied, HarnessError
+from harness.load.open_model import locust_open_model, open_model_entry, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
@@ -156,7 +157,8 @@ def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Ma
         "scenario": {"name": scenario.name, "file": str(options.scenario_path),
                      "description": scenario.scenario.description,
                      "resolved": scenario.model_dump(mode="json")},
-        "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence},
+        "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence,
+                   "latency": [o.model_dump(exclude_none=True) for o in target.latency]},
         "variant_order": list(scenario.variants),
         "variants": {name: _variant_entry(name, v, scenario) for name, v in scenario.variants.items()},
         "faults": [_fault_entry(i, f) for i, f in enumerate(scenario.faults)],
@@ -164,7 +166,8 @@ def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Ma
         "fault_proxy": {"kind": _proxy_kind(options.fault_proxy), "url": None},
         "load": {"users": scenario.load.users, "spawn_rate": scenario.load.spawn_rate,
                  "duration_s": scenario.load.duration, "workers": options.workers,
-                 "classes": {k: c.model_dump(mode="json") for k, c in scenario.load.classes.items()}},
+                 "classes": {k: c.model_dump(mode="json") for k, c in scenario.load.classes.items()},
+                 **open_model_entry(scenario.load)},
         "seed": scenario.load.seed,
         "command": options.command,
         "started_at": utc_iso(),
@@ -429,7 +432,9 @@ class VariantRun:
             client_flags=dict(self.variant.client), options=dict(load.options), seed=load.seed,
             users_in_service=self.scenario.service.users, workers=options.workers,
             master_bind=options.master_bind, expect_workers=options.expect_workers,
-            flows=load.flows_spec(options.expect_workers or options.workers))
+            flows=load.flows_spec(options.expect_workers or options.workers),
+            open_model=locust_open_model(load, options.expect_workers or options.workers, self.scenario.target.metric),
+            stages=stages_json(load))
         self.locust = LocustRun(plan).start()
         return self.locust.wait_started()
 

@@ -27,6 +27,14 @@ from harness.scenario_flows import (
     declarative_problem,
     template_problem,
 )
+from harness.scenario_load import (
+    ArrivalSpacing,
+    LatencyObjective,
+    Stage,
+    as_objective_list,
+    check_stages,
+    preset_profile,
+)
 from harness.scenario_service import RedisUnderService, Service, ServiceOverride
 
 # Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
@@ -131,11 +139,23 @@ class UserClass(Strict):
 
 
 class NetworkProfile(Strict):
-    """What the edge proxy adds for mobile users, each way."""
+    """What the edge proxy adds for mobile users, each way; or a named one (`mobile_network = "slow-4g"`)."""
 
     latency_ms: int = Field(0, ge=0)
     jitter_ms: int = Field(0, ge=0)
-    bandwidth_kbps: int = Field(0, ge=0)   # KB/s, 0 = unlimited
+    bandwidth_kbps: int = Field(0, ge=0)   # KB/s each way, 0 = unlimited
+    upstream_kbps: int | None = Field(None, ge=0)     # KB/s client -> service; None: bandwidth_kbps
+    downstream_kbps: int | None = Field(None, ge=0)   # KB/s service -> client; None: bandwidth_kbps
+    preset: str | None = None                          # the named network this came from
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        return preset_profile(data) if isinstance(data, str) else data
+
+    def rate_kbps(self, stream: str) -> int:
+        chosen = self.upstream_kbps if stream == "upstream" else self.downstream_kbps
+        return self.bandwidth_kbps if chosen is None else chosen
 
 
 DEFAULT_LOCUSTFILE = "login_users.py"
@@ -155,6 +175,38 @@ class Load(Strict):
     credentials: Credentials | None = None
     setup: Setup | None = None
     error_kinds: list[ErrorKindRule] = Field(default_factory=list)
+    # Open model (docs/load-models.md): flows per second whatever the service's speed; `users` is then unused.
+    arrival_rate: float | None = Field(None, gt=0, le=100_000)
+    arrivals: ArrivalSpacing = "poisson"
+    max_in_flight: int = Field(1000, ge=1, le=200_000)   # cap on flows in progress (open model)
+    arrival_timeout: Seconds = 10.0   # an arrival still waiting for a free slot after this never starts
+    stages: list[Stage] = Field(default_factory=list)
+
+    _stages = field_validator("stages")(classmethod(lambda cls, v: check_stages(v)))
+    _timeout = field_validator("arrival_timeout", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_durations(cls, data: Any) -> Any:
+        # Stage durations take the same forms as the load's ("90s", "2m"); their total is the load's duration.
+        if isinstance(data, dict) and isinstance(data.get("stages"), list) and data["stages"]:
+            try:
+                total = sum(parse_duration(stage["duration"]) for stage in data["stages"])
+            except (ValueError, TypeError, KeyError):
+                return data   # the stage's own validator names the bad one
+            return {**data, "duration": min(total, MAX_SECONDS)}
+        return data
+
+    @model_validator(mode="after")
+    def _stages_fit_model(self) -> Load:
+        if self.stages and (self.stages[0].arrival_rate is not None) != self.open_model:
+            raise ValueError("stages: arrival_rate stages need [load] arrival_rate (the open model); "
+                             "users stages need it absent")
+        return self
+
+    @property
+    def open_model(self) -> bool:
+        return self.arrival_rate is not None
 
     _duration = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
     _flow_names = field_validator("flows")(classmethod(lambda cls, v: check_flow_names(v)))
@@ -256,6 +308,9 @@ class Target(Strict):
     metric: str = "login"   # the flow whose success rate is judged
     minimum: float = Field(0.99, gt=0, lt=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+    latency: list[LatencyObjective] = Field(default_factory=list)   # harness/scenario_load.py
+
+    _objectives = field_validator("latency", mode="before")(classmethod(lambda cls, v: as_objective_list(v)))
 
 
 class ScenarioMeta(Strict):

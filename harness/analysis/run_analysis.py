@@ -8,9 +8,11 @@ from itertools import combinations
 import pandas as pd
 
 from harness.analysis import columns as col
+from harness.analysis.arrivals import ArrivalSummary, arrival_summary
 from harness.analysis.block_sequence import BlockDecision, decide_blocks
 from harness.analysis.bursts import BurstInterval, burst_interval
 from harness.analysis.latency import latency_table
+from harness.analysis.objectives import ObjectiveResult, combined, judge_all
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
 from harness.analysis.replicates import ReplicateSummary, replicate_number, summarise
 from harness.analysis.run_folder import RunRecords, Target, VariantInfo
@@ -54,6 +56,9 @@ class VariantResult:
     windows: list[FaultWindow] = field(default_factory=list)
     phases: list[PhaseResult] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
+    objectives: list[ObjectiveResult] = field(default_factory=list)   # `[target] latency`, each judged
+    rate_verdict: Verdict | None = None     # the success rate's own verdict, before the objectives joined it
+    arrivals: ArrivalSummary | None = None  # open model only
 
     @property
     def name(self) -> str:
@@ -172,14 +177,17 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
         result = Verdict.NOT_JUDGED
     windows = fault_windows(run.fault_events, info.name, end_s)
     requests = int((rows[col.KIND] == KIND_REQUEST).sum())
+    objectives = judge_all(run.manifest, target.metric, rows, windows, target.confidence)
+    overall = combined(result, objectives)
     return VariantResult(
-        info=info, end_s=end_s, rate=rate, verdict=result, shown=shown(info.expect, result),
+        info=info, end_s=end_s, rate=rate, verdict=overall, shown=shown(info.expect, overall),
         failures_by_kind=failures_by_kind(flows), top_errors=top_errors(flows), requests=requests,
         requests_per_s=per_s(requests, end_s), latency=latency_table(rows), timeline=timeline,
         target_p95_ms=float(flows[col.LATENCY_MS].quantile(0.95)) if len(flows) else None, windows=windows,
         phases=[phase_result(p, rows, flows, target) for p in phases_of(windows, end_s)],
         recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential,
-        wilson=wilson, burst=burst)
+        wilson=wilson, burst=burst, objectives=objectives, rate_verdict=result,
+        arrivals=arrival_summary(run.manifest, flows))
 
 
 def analyse_run(run: RunRecords) -> RunAnalysis:

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 from locust import FastHttpUser, task
 
+from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE
 from harness.load.users import FlowFailed, load_config
@@ -153,13 +154,13 @@ def flow(user: Any, name: str, rules: KindRules | None = None) -> Iterator[FlowR
 def record_flow(run: FlowRun) -> None:
     failure = run.failure
     user_class = (run.user.context() or {}).get("user_class") or type(run.user).__name__
+    start_time, latency_ms, service_ms = arrivals.flow_timing(run.user, run.started, run.perf_start)
     run.user.environment.events.request.fire(
-        request_type=FLOW_REQUEST_TYPE, name=run.name,
-        response_time=(time.perf_counter() - run.perf_start) * 1000.0, response_length=0,
+        request_type=FLOW_REQUEST_TYPE, name=run.name, response_time=latency_ms, response_length=0,
         exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
-        context={"user_class": user_class, "status": run.status,
+        context={"user_class": user_class, "status": run.status, "service_ms": service_ms,
                  "error_kind": "" if failure is None else failure[0]},
-        start_time=run.started,
+        start_time=start_time,
     )
 
 
@@ -366,6 +367,10 @@ class FlowUser(FastHttpUser):
 
     def context(self) -> dict[str, Any]:
         return {"user_class": type(self).__name__}
+
+    def run(self) -> None:
+        arrivals.pace(self)   # open model: take arrivals instead of waiting (harness/load/arrivals.py)
+        super().run()
 
     @task
     def run_flow(self) -> None:

@@ -64,10 +64,10 @@ class Recorder:
                 error = text or str(exception)[:200]
         self.append(ts=ts, user_class=str(ctx.get("user_class", "")), kind=kind, name=name,
                     success=exception is None, latency_ms=float(response_time), status=status,
-                    error_kind=error_kind, error=error)
+                    error_kind=error_kind, error=error, service_ms=float(ctx.get("service_ms", response_time)))
 
     def append(self, *, ts: float, user_class: str, kind: str, name: str, success: bool, latency_ms: float,
-               status: int, error_kind: str, error: str) -> None:
+               status: int, error_kind: str, error: str, service_ms: float | None = None) -> None:
         cols = self._columns
         cols["t"].append(ts - self.t0)
         cols["ts"].append(ts)
@@ -81,6 +81,7 @@ class Recorder:
         cols["error_kind"].append(error_kind)
         cols["error"].append(error)
         cols["worker"].append(self.worker)
+        cols["service_ms"].append(latency_ms if service_ms is None else service_ms)
         if len(cols["ts"]) >= self.max_rows and self.out_dir is not None:
             self.flush()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StackError
+from harness.load.open_model import STAGES_SHAPE_FILE
 from harness.stack.procs import ManagedProcess, free_port
 
 STOP_TIMEOUT_S = 5      # Locust lets a user finish its current flow this long after the run time
@@ -44,18 +45,28 @@ class LoadPlan:
     master_bind: tuple[str, int] | None = None
     expect_workers: int | None = None     # workers started elsewhere (--master-bind)
     flows: dict[str, Any] | None = None   # declarative flows (harness.scenario_flows.FlowsSpec as JSON)
+    open_model: dict[str, Any] | None = None   # arrival-rate load (harness.load.open_model.locust_open_model)
+    stages: list[dict[str, Any]] = field(default_factory=list)   # [[load.stages]]: run by StagesShape
 
     def harness_load(self) -> str:
         return json.dumps({"classes": self.classes, "client": self.client_flags, "options": self.options,
-                           "seed": self.seed, "users_in_service": self.users_in_service, "flows": self.flows})
+                           "seed": self.seed, "users_in_service": self.users_in_service, "flows": self.flows,
+                           "open_model": self.open_model, "stages": self.stages})
+
+    def locustfiles(self) -> str:
+        """The locustfile, and Locust's LoadTestShape for the stages when there are any (master/local only)."""
+        return f"{self.locustfile},{STAGES_SHAPE_FILE}" if self.stages else str(self.locustfile)
 
     def common_args(self) -> list[str]:
-        return ["-f", str(self.locustfile), "--host", self.host, "--edge-host", self.edge_host,
+        return ["-f", self.locustfiles(), "--host", self.host, "--edge-host", self.edge_host,
                 "--harness-records", str(self.records_dir), "--harness-variant", self.variant,
                 "--harness-started", str(self.started_file), "--harness-load", self.harness_load()]
 
     def run_args(self) -> list[str]:
-        return ["--headless", "-u", str(self.users), "-r", str(self.spawn_rate),
+        # Open model: the users are the slots for flows in progress, all there from the start.
+        users = self.open_model["max_in_flight"] if self.open_model else self.users
+        spawn_rate = max(self.spawn_rate, users) if self.open_model else self.spawn_rate
+        return ["--headless", "-u", str(users), "-r", str(spawn_rate),
                 "-t", f"{max(1, round(self.duration_s))}s", "--stop-timeout", str(STOP_TIMEOUT_S),
                 "--csv", str(self.csv_prefix), "--only-summary", "--loglevel", "WARNING",
                 "--exit-code-on-error", "0", *self.classes.keys()]

@@ -20,6 +20,7 @@ import gevent
 from locust import FastHttpUser, events
 from locust.runners import MasterRunner, WorkerRunner
 
+from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder, flush_quietly, write_started
 
@@ -164,6 +165,10 @@ class AuthUser(FastHttpUser):
     def context(self) -> dict[str, Any]:
         return {"user_class": type(self).__name__}
 
+    def run(self) -> None:
+        arrivals.pace(self)   # open model: take arrivals instead of waiting (harness/load/arrivals.py)
+        super().run()
+
     def client_flag(self, name: str, default: bool = False) -> bool:
         value = self.config.client.get(name, default)
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
@@ -177,13 +182,13 @@ class AuthUser(FastHttpUser):
     def record_flow(self, name: str, started: float, perf_start: float, status: int,
                     failure: tuple[str, str] | None) -> None:
         """Fire one FLOW row: success, or (error_kind, message) of the failing step."""
+        start_time, latency_ms, service_ms = arrivals.flow_timing(self, started, perf_start)
         self.environment.events.request.fire(
-            request_type=FLOW_REQUEST_TYPE, name=name,
-            response_time=(time.perf_counter() - perf_start) * 1000.0, response_length=0,
+            request_type=FLOW_REQUEST_TYPE, name=name, response_time=latency_ms, response_length=0,
             exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
-            context={**self.context(), "status": status,
+            context={**self.context(), "status": status, "service_ms": service_ms,
                      "error_kind": "" if failure is None else failure[0]},
-            start_time=started,
+            start_time=start_time,
         )
 
     def step(self, method: str, path: str, **kwargs: Any) -> tuple[Any, tuple[str, str] | None]:

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from harness.analysis.run_analysis import RunAnalysis
 from harness.report import fmt, text
+from harness.report.objectives import objective_lines
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "not judged": "bold red"}
 LOG_WIDTH = 130  # CI logs are not terminals: rich would assume 80 columns and wrap every cell
@@ -41,5 +42,7 @@ def print_summary(analysis: RunAnalysis, report_path: str, console: Console | No
             console.print(sentence, markup=False, highlight=False)
     for replicate in analysis.replicates:
         console.print(text.replicate_sentence(replicate), markup=False, highlight=False)
+    for line in objective_lines(analysis):
+        console.print(line, markup=False, highlight=False)
     style = "bold green" if analysis.all_shown else "bold red"
     console.print(Text(text.headline(analysis), style=style), Text(f" ·  report: {report_path}"))

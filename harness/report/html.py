@@ -10,6 +10,7 @@ from harness.analysis.run_analysis import RunAnalysis, VariantResult
 from harness.report import fmt, text
 from harness.report.charts import Chart
 from harness.report.colours import VERDICT_COLOURS, variant_colours
+from harness.report.objectives import objectives_html
 
 BANNER_PASS, BANNER_FAIL = "#1A7F37", "#CF222E"
 
@@ -50,6 +51,7 @@ def render_html(analysis: RunAnalysis, charts: list[Chart]) -> str:
         banner(analysis), cards(analysis, colours), problems(analysis),
         "<h2>Charts</h2>", *(figure(c) for c in charts),
         "<h2>Variants</h2>", variants_table(analysis, colours),
+        objectives_html(analysis),
         "<h2>Before vs after</h2>", pairs_table(analysis),
         "<h2>Phases</h2>", phases_table(analysis, colours),
         "<h2>Recovery after each fault</h2>", recovery_table(analysis, colours),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.analysis.run_analysis import RunAnalysis
 from harness.analysis.stats import Verdict
 from harness.report import fmt, text
+from harness.report.objectives import method_sentence, objective_lines
 
 
 def render_markdown(analysis: RunAnalysis) -> str:
@@ -29,6 +30,8 @@ def render_markdown(analysis: RunAnalysis) -> str:
         lines += ["", *[f"- {sentence}" for sentence in bursts]]
     if analysis.replicates:
         lines += ["", *[f"- {text.replicate_sentence(r)}" for r in analysis.replicates]]
+    if objective_lines(analysis):
+        lines += ["", *[f"- {line}" for line in objective_lines(analysis)], "", method_sentence()]
     if analysis.pairs:
         lines += ["", *[f"- {text.pair_sentence(p)}" for p in analysis.pairs]]
     stops = [sentence for v in analysis.variants if (sentence := text.stop_sentence(v))]

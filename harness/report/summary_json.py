@@ -72,6 +72,9 @@ def variant_dict(v: VariantResult) -> dict:
                       "recovery_s": r.recovery_s, "recovered_at_s": r.recovered_at_s, "note": r.note}
                      for r in v.recoveries],
         "timeline": timeline_dict(v.timeline),
+        "rate_verdict": None if v.rate_verdict is None else v.rate_verdict.value,
+        "objectives": [r.to_dict() for r in v.objectives],
+        "arrivals": None if v.arrivals is None else v.arrivals.to_dict(),
     }
 
 

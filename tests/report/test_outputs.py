@@ -13,7 +13,8 @@ TOP_KEYS = {"schema_version", "harness_version", "generated_at", "scenario", "ru
 VARIANT_KEYS = {"expect", "verdict", "shown", "status", "profile", "flags", "duration_s", "target_flow",
                 "failures_by_kind", "top_errors", "requests", "requests_per_s", "latency", "phases",
                 "fault_windows", "recovery", "timeline", "verdict_method", "stopped", "judged_by", "wilson",
-                "correlation"}
+                "correlation", "rate_verdict",
+                "objectives", "arrivals"}
 RATE_KEYS = {"flows", "successes", "failures", "success_rate", "ci_low", "ci_high", "confidence"}
 
 

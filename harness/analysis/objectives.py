@@ -1,0 +1,126 @@
+"""Latency objectives (`[target] latency`): each a quantile bound judged on its own order-statistics interval.
+
+An objective passes when the whole interval of its quantile lies at or below the bound, fails when the
+whole interval lies above it, and is inconclusive otherwise; a variant passes only when its success rate
+and every objective pass. Failed flows count with their latency (a timeout is slow, not absent), and an
+arrival that never started counts with the time it waited, so neither can make a quantile look better.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from harness.analysis import columns as col
+from harness.analysis.phases import FaultWindow
+from harness.analysis.quantile import QuantileEstimate, quantile_interval
+from harness.analysis.stats import Verdict
+from harness.records import KIND_FLOW, KIND_REQUEST, LATENCY_QUANTILES
+
+QUANTILE_KEYS = LATENCY_QUANTILES
+PHASE_WORDS = {"all": "", "no_fault": " with no fault", "faults": " during faults", "before": " before faults",
+               "after": " after faults"}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The q-quantile of the latency of `kind` rows named `name`, over `phase`, must be <= limit_ms."""
+
+    q: float
+    limit_ms: float
+    kind: str
+    name: str
+    phase: str = "all"
+
+    @property
+    def label(self) -> str:
+        quantile = f"p{self.q * 100:g}".replace(".", "")
+        return f"{quantile} of {self.name} {self.kind}{PHASE_WORDS.get(self.phase, ' ' + self.phase)} " \
+               f"≤ {self.limit_ms:g} ms"
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    objective: Objective
+    estimate: QuantileEstimate
+    verdict: Verdict
+
+    def to_dict(self) -> dict:
+        o, e = self.objective, self.estimate
+        return {"label": o.label, "quantile": o.q, "limit_ms": o.limit_ms, "kind": o.kind, "name": o.name,
+                "phase": o.phase, "samples": e.n, "value_ms": e.value, "ci_low_ms": _finite(e.ci_low),
+                "ci_high_ms": _finite(e.ci_high), "confidence": e.confidence, "verdict": self.verdict.value,
+                "method": "order statistics (distribution-free, exact binomial)"}
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def objectives_of(manifest: dict, metric: str) -> list[Objective]:
+    """The objectives the manifest's target lists (written by `harness run` from `[target] latency`)."""
+    raw = (manifest.get("target") or {}).get("latency") or []
+    objectives = []
+    for entry in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(entry, dict):
+            continue
+        kind, name = (KIND_REQUEST, entry["request"]) if entry.get("request") else (
+            KIND_FLOW, entry.get("flow") or metric)
+        for key, q in QUANTILE_KEYS.items():
+            if entry.get(key) is not None:
+                objectives.append(Objective(q, float(entry[key]), kind, str(name), str(entry.get("phase", "all"))))
+    return objectives
+
+
+def in_phase(rows: pd.DataFrame, phase: str, windows: list[FaultWindow]) -> pd.DataFrame:
+    """The rows whose start falls in the phase: outside every fault window, inside one, before or after all."""
+    if phase == "all":
+        return rows
+    t = rows[col.T]
+    inside = pd.Series(False, index=rows.index)
+    for w in windows:
+        inside |= (t >= w.start_s) & (t < w.end_s)
+    if phase == "no_fault":
+        return rows[~inside]
+    if phase == "faults":
+        return rows[inside]
+    if not windows:
+        return rows if phase == "before" else rows.iloc[0:0]
+    if phase == "before":
+        return rows[t < min(w.start_s for w in windows)]
+    return rows[t >= max(w.end_s for w in windows)]
+
+
+def objective_verdict(estimate: QuantileEstimate, limit_ms: float) -> Verdict:
+    if estimate.ci_high <= limit_ms:
+        return Verdict.PASS
+    if estimate.ci_low > limit_ms:
+        return Verdict.FAIL
+    return Verdict.INCONCLUSIVE
+
+
+def judge(objective: Objective, rows: pd.DataFrame, windows: list[FaultWindow], confidence: float) -> ObjectiveResult:
+    chosen = rows[(rows[col.KIND] == objective.kind) & (rows[col.NAME] == objective.name)]
+    chosen = in_phase(chosen, objective.phase, windows)
+    estimate = quantile_interval(chosen[col.LATENCY_MS].to_numpy(dtype=float), objective.q, confidence)
+    return ObjectiveResult(objective, estimate, objective_verdict(estimate, objective.limit_ms))
+
+
+def judge_all(manifest: dict, metric: str, rows: pd.DataFrame, windows: list[FaultWindow],
+              confidence: float) -> list[ObjectiveResult]:
+    return [judge(o, rows, windows, confidence) for o in objectives_of(manifest, metric)]
+
+
+def combined(rate_verdict: Verdict, results: list[ObjectiveResult]) -> Verdict:
+    """Pass only when the rate and every objective pass; any fail fails; otherwise inconclusive.
+
+    A variant not judged (its fault could not be applied) stays not judged: its latencies say nothing either.
+    """
+    if rate_verdict is Verdict.NOT_JUDGED:
+        return rate_verdict
+    verdicts = [rate_verdict, *(r.verdict for r in results)]
+    if Verdict.FAIL in verdicts:
+        return Verdict.FAIL
+    return Verdict.PASS if all(v is Verdict.PASS for v in verdicts) else Verdict.INCONCLUSIVE

@@ -1,0 +1,105 @@
+"""Load models in the scenario file: named mobile networks, arrival rate, stages, latency objectives.
+
+Unit level (no stack): what the scenario accepts, what it refuses in one line with exit 2, and how stages
+and named networks become Locust's shape and the edge proxy's toxics.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.load.open_model import level_at, locust_open_model, users_at
+from harness.scenario import parse_scenario
+from harness.scenario_load import NETWORK_PRESETS
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_a_named_network_is_half_its_round_trip_each_way_with_its_own_bandwidths() -> None:
+    """slow-4g (Lighthouse): 150 ms round trip -> 75 ms per direction; 1.6384 Mbit/s down, 750 kbit/s up."""
+    profile = parse_scenario({"load": {"mobile_network": "slow-4g"}}).load.mobile_network
+    assert (profile.latency_ms, profile.jitter_ms, profile.preset) == (75, 0, "slow-4g")
+    assert profile.rate_kbps("downstream") == 205 and profile.rate_kbps("upstream") == 94
+    for name in NETWORK_PRESETS:
+        assert parse_scenario({"load": {"mobile_network": name}}).load.mobile_network.latency_ms > 0
+
+
+def test_explicit_network_numbers_still_work_the_same_each_way() -> None:
+    profile = parse_scenario({"load": {"mobile_network": {"latency_ms": 40, "jitter_ms": 15,
+                                                          "bandwidth_kbps": 100}}}).load.mobile_network
+    assert (profile.latency_ms, profile.jitter_ms, profile.preset) == (40, 15, None)
+    assert profile.rate_kbps("upstream") == profile.rate_kbps("downstream") == 100
+
+
+def test_stages_ramp_linearly_and_set_the_duration() -> None:
+    """A morning peak: 0 -> 100 users over 10 s, hold 20 s, down to 20 over 10 s; the load lasts 40 s."""
+    load = parse_scenario({"load": {"stages": [{"duration": "10s", "users": 100}, {"duration": "20s", "users": 100},
+                                               {"duration": "10s", "users": 20}]}}).load
+    stages = [s.model_dump(exclude_none=True) for s in load.stages]
+    assert load.duration == 40
+    assert [level_at(stages, "users", t) for t in (0, 5, 15, 35)] == [0, 50, 100, 60]
+    assert level_at(stages, "users", 40) is None
+
+
+def test_arrival_rate_stages_start_from_the_base_rate_and_split_over_processes() -> None:
+    load = parse_scenario({"load": {"arrival_rate": 10, "max_in_flight": 50,
+                                    "stages": [{"duration": 10, "arrival_rate": 30}]}}).load
+    settings = locust_open_model(load, processes=2, flow="login")
+    assert settings["rate"] == 10 and settings["processes"] == 2 and settings["max_in_flight"] == 50
+    assert level_at(settings["stages"], "arrival_rate", 5, start=settings["rate"]) == 20
+
+
+def test_the_shape_follows_the_stages() -> None:
+    """Locust's LoadTestShape: each stage's target with a spawn rate spreading the change over the stage."""
+    stages = [{"duration": 10.0, "users": 100}, {"duration": 20.0, "users": 100}, {"duration": 5.0, "users": 0}]
+    assert users_at(stages, 1.0) == (100, 10)
+    assert users_at(stages, 12.0) == (100, 1.0)
+    assert users_at(stages, 31.0) == (0, 20)
+
+
+def test_latency_objectives_accept_a_table_or_a_list() -> None:
+    one = parse_scenario({"target": {"latency": {"p99_ms": 50}}}).target.latency
+    many = parse_scenario({"target": {"latency": [{"p99_ms": 50}, {"request": "/me", "p95_ms": 20,
+                                                                    "phase": "no_fault"}]}}).target.latency
+    assert len(one) == 1 and one[0].p99_ms == 50
+    assert many[1].request == "/me" and many[1].phase == "no_fault"
+
+
+BAD = {
+    "unknown network": ({"load": {"mobile_network": "5g"}}, "load.mobile_network: unknown network '5g'; allowed: "),
+    "rate and users stages": ({"load": {"stages": [{"duration": 5, "arrival_rate": 3}]}},
+                              "load: stages: arrival_rate stages need [load] arrival_rate"),
+    "mixed stages": ({"load": {"arrival_rate": 3, "stages": [{"duration": 5, "arrival_rate": 3},
+                                                             {"duration": 5, "users": 3}]}},
+                     "load.stages: every stage gives users, or every stage gives arrival_rate"),
+    "stage without level": ({"load": {"stages": [{"duration": 5}]}}, "load.stages[0]: give either users or"),
+    "zero rate": ({"load": {"arrival_rate": 0}}, "load.arrival_rate: must be greater than 0"),
+    "bad spacing": ({"load": {"arrival_rate": 5, "arrivals": "burst"}}, "load.arrivals: must be 'poisson' or"),
+    "objective without bound": ({"target": {"latency": {"phase": "no_fault"}}}, "target.latency[0]: give at least"),
+    "unknown quantile": ({"target": {"latency": {"p98_ms": 5}}}, "target.latency[0].p98_ms: unknown field"),
+    "unknown phase": ({"target": {"latency": {"p99_ms": 5, "phase": "night"}}}, "target.latency[0].phase: must be"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_load_models_are_refused_in_one_line(case: str) -> None:
+    data, expected = BAD[case]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(data, "x.toml")
+    message = str(caught.value)
+    assert message.startswith("x.toml: ") and expected in message and "\n" not in message
+
+
+def test_cli_refuses_an_unknown_network_with_exit_2_and_one_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(f'[load]\nlocustfile = "{SCENARIOS / "login_users.py"}"\nmobile_network = "6g"\n')
+    result = subprocess.run([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mobile_network: unknown network '6g'" in lines[0] and "Traceback" not in result.stderr
