@@ -27,6 +27,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import BadInput, FaultNotApplied, HarnessError
+from harness.load.capacity import check_descriptors
 from harness.load.open_model import locust_open_model, open_model_entry, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
@@ -228,6 +229,9 @@ class Experiment:
         if options.master_bind is not None:
             ensure_loopback(options.master_bind[0], "--master-bind", options.allow_remote)
         check_service_targets(scenario, options.allow_remote)
+        refusal = check_descriptors(scenario, options.workers)   # docs/load-models.md: thousands of users
+        if refusal:
+            raise BadInput(f"{one_line(str(options.scenario_path))}: {refusal}")
         return scenario, locustfile_path(options.scenario_path, scenario)
 
     def run(self) -> int:

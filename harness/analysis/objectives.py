@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from harness.analysis import columns as col
-from harness.analysis.phases import FaultWindow
+from harness.analysis.phases import FaultWindow, Phase
 from harness.analysis.quantile import QuantileEstimate, quantile_interval
+from harness.analysis.stages import stage_phases
 from harness.analysis.stats import Verdict
 from harness.records import KIND_FLOW, KIND_REQUEST, LATENCY_QUANTILES
 
@@ -37,7 +38,7 @@ class Objective:
     @property
     def label(self) -> str:
         quantile = f"p{self.q * 100:g}".replace(".", "")
-        return f"{quantile} of {self.name} {self.kind}{PHASE_WORDS.get(self.phase, ' ' + self.phase)} " \
+        return f"{quantile} of {self.name} {self.kind}{PHASE_WORDS.get(self.phase, ' in ' + self.phase)} " \
                f"≤ {self.limit_ms:g} ms"
 
 
@@ -74,11 +75,16 @@ def objectives_of(manifest: dict, metric: str) -> list[Objective]:
     return objectives
 
 
-def in_phase(rows: pd.DataFrame, phase: str, windows: list[FaultWindow]) -> pd.DataFrame:
-    """The rows whose start falls in the phase: outside every fault window, inside one, before or after all."""
+def in_phase(rows: pd.DataFrame, phase: str, windows: list[FaultWindow],
+             stages: list[Phase] | None = None) -> pd.DataFrame:
+    """The rows whose start falls in the phase: outside every fault window, inside one, before or after all,
+    or in the stage named `stage:<name>`."""
     if phase == "all":
         return rows
     t = rows[col.T]
+    if phase.startswith("stage:"):
+        spans = [(p.start_s, p.end_s) for p in stages or [] if p.name == phase]
+        return rows[pd.concat([(t >= a) & (t < b) for a, b in spans], axis=1).any(axis=1)] if spans else rows.iloc[0:0]
     inside = pd.Series(False, index=rows.index)
     for w in windows:
         inside |= (t >= w.start_s) & (t < w.end_s)
@@ -101,16 +107,18 @@ def objective_verdict(estimate: QuantileEstimate, limit_ms: float) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-def judge(objective: Objective, rows: pd.DataFrame, windows: list[FaultWindow], confidence: float) -> ObjectiveResult:
+def judge(objective: Objective, rows: pd.DataFrame, windows: list[FaultWindow], confidence: float,
+          stages: list[Phase] | None = None) -> ObjectiveResult:
     chosen = rows[(rows[col.KIND] == objective.kind) & (rows[col.NAME] == objective.name)]
-    chosen = in_phase(chosen, objective.phase, windows)
+    chosen = in_phase(chosen, objective.phase, windows, stages)
     estimate = quantile_interval(chosen[col.LATENCY_MS].to_numpy(dtype=float), objective.q, confidence)
     return ObjectiveResult(objective, estimate, objective_verdict(estimate, objective.limit_ms))
 
 
 def judge_all(manifest: dict, metric: str, rows: pd.DataFrame, windows: list[FaultWindow],
               confidence: float) -> list[ObjectiveResult]:
-    return [judge(o, rows, windows, confidence) for o in objectives_of(manifest, metric)]
+    stages = stage_phases(manifest, math.inf)
+    return [judge(o, rows, windows, confidence, stages) for o in objectives_of(manifest, metric)]
 
 
 def combined(rate_verdict: Verdict, results: list[ObjectiveResult]) -> Verdict:

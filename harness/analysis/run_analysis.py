@@ -16,6 +16,7 @@ from harness.analysis.objectives import ObjectiveResult, combined, judge_all
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
 from harness.analysis.replicates import ReplicateSummary, replicate_number, summarise
 from harness.analysis.run_folder import RunRecords, Target, VariantInfo
+from harness.analysis.stages import stage_phases
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
 from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED
@@ -184,7 +185,8 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
         failures_by_kind=failures_by_kind(flows), top_errors=top_errors(flows), requests=requests,
         requests_per_s=per_s(requests, end_s), latency=latency_table(rows), timeline=timeline,
         target_p95_ms=float(flows[col.LATENCY_MS].quantile(0.95)) if len(flows) else None, windows=windows,
-        phases=[phase_result(p, rows, flows, target) for p in phases_of(windows, end_s)],
+        phases=[phase_result(p, rows, flows, target) for p in [*phases_of(windows, end_s),
+                                                                *stage_phases(run.manifest, end_s)]],
         recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential,
         wilson=wilson, burst=burst, objectives=objectives, rate_verdict=result,
         arrivals=arrival_summary(run.manifest, flows))

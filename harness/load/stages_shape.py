@@ -25,10 +25,15 @@ class StagesShape(LoadTestShape):
         raw = json.loads(getattr(parsed, "harness_load", "") or "{}")
         return raw.get("stages") or [], raw.get("open_model")
 
+    def _run_time_limit(self) -> float:
+        # Locust does not stop a shape at -t; `harness run --duration` (or --until-decided) shortens the stages.
+        parsed = self.runner.environment.parsed_options if self.runner is not None else None
+        return float(getattr(parsed, "run_time", None) or "inf")
+
     def tick(self) -> tuple[int, float] | None:
         stages, open_model = self._settings()
         t = self.get_run_time()
-        if not stages or t >= sum(float(stage["duration"]) for stage in stages):
+        if not stages or t >= sum(float(stage["duration"]) for stage in stages) or t >= self._run_time_limit():
             return None
         if open_model is not None:   # the cap holds; the arrival schedule follows the stages
             cap = int(open_model["max_in_flight"])

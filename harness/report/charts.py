@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from harness.analysis.phases import FaultWindow
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
 from harness.report.colours import FAULT_SHADE, VERDICT_COLOURS, error_kind_colour, variant_colours
+from harness.report.stage_shading import shade_stages
 
 DPI = 100
 WIDE = (11, 4.2)
@@ -104,6 +105,7 @@ def success_over_time(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
             ax.plot(rate.index + 0.5, rate.to_numpy(), color=colours[v.name], lw=1.4, label=legend_label(v))
             lowest = min(lowest, float(rate.min()))
     shade_faults(ax, unique_windows(analysis))
+    shade_stages(ax, analysis)
     target_line(ax, analysis.target.minimum)
     rate_axis(ax, lowest, analysis.target.minimum)
     ax.set(xlabel=TIME_LABEL, ylabel=f"{analysis.target.metric} success rate (% per s)")
@@ -195,6 +197,7 @@ def latency_over_time(analysis: RunAnalysis, colours: dict[str, str]) -> bytes:
                 ax.plot(t, values, ls=style, lw=1.3, color=colours[v.name], label=f"{v.name} {column[:3]}")
                 drawn = True
     shade_faults(ax, unique_windows(analysis))
+    shade_stages(ax, analysis)
     if drawn:
         ax.set_yscale("log")
         plain = FuncFormatter(lambda value, _: f"{value:g}")  # "200", not "2×10²": read at a glance

@@ -19,8 +19,8 @@ CATALOGUE = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 
 def test_the_catalogue_has_a_scenario_per_incident() -> None:
-    assert CATALOGUE == ["app-bootstrap-race", "mobile-latency", "pool-exhaustion", "redis-outage",
-                         "refresh-storm", "slow-redis-session-creation"]
+    assert CATALOGUE == ["app-bootstrap-race", "mobile-latency", "peak-hour", "peak-refresh-storm", "pool-exhaustion",
+                         "redis-outage", "refresh-storm", "slow-redis-session-creation"]
     for name in CATALOGUE:
         text = (SCENARIOS / f"{name}.toml").read_text()
         for heading in ("# Incident:", "# Symptom", "# Mechanism", "# Exposed by", "# Fix"):

@@ -103,3 +103,31 @@ def test_cli_refuses_an_unknown_network_with_exit_2_and_one_line(tmp_path: Path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "mobile_network: unknown network '6g'" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_load_past_the_descriptor_limit_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A million users, three in four through the edge proxy, fit no open-file limit (not even the kernel's
+    nr_open, so not even root can raise it that far): exit 2, one line saying how many descriptors are needed
+    and how to raise the limit; no run folder is made."""
+    scenario = tmp_path / "big.toml"
+    scenario.write_text(f'[load]\nlocustfile = "{SCENARIOS / "login_users.py"}"\nusers = 1000000\n'
+                        'mobile_network = "4g"\n[load.classes.MobileUser]\nweight = 3\n[load.classes.WebUser]\n'
+                        'weight = 1\n')
+    out = tmp_path / "out"
+    result = subprocess.run(["bash", "-c", 'ulimit -n 20000 && exec "$@"', "_", sys.executable, "-m", "harness",
+                             "run", str(scenario), "--out", str(out)], capture_output=True, text=True, timeout=60,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "750,000 through the edge proxy" in lines[0] and "ulimit -n 1500512" in lines[0]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_descriptor_need_counts_two_per_edge_user_and_spreads_over_processes() -> None:
+    from harness.load.capacity import SLACK, descriptor_need
+
+    scenario = parse_scenario({"load": {"users": 1000, "mobile_network": "4g",
+                                        "classes": {"MobileUser": {"weight": 3}, "WebUser": {"weight": 1}}}})
+    assert descriptor_need(scenario).per_process == 1500 + SLACK
+    direct = parse_scenario({"load": {"users": 20000}, "service": {"workers": 2}})
+    assert descriptor_need(direct, workers=2).per_process == 10000 + SLACK
