@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import redis
 
 from harness.stack.procs import ManagedProcess, free_port, pid_alive
 from tests.service.helpers import (
@@ -118,3 +119,21 @@ def test_declarative_flows_with_credentials_file_and_error_kind_rule(tmp_path: P
     assert {"/login", "/me"} <= set(rows[rows.kind == "request"].name)
     assert not [p["pid"] for v in manifest_of(run_dir)["variants"].values() for p in v["processes"]
                 if pid_alive(p["pid"])]
+
+
+def test_redis_upstream_puts_an_existing_redis_behind_the_proxy(tmp_path: Path, redis_server) -> None:
+    """The service's sessions land in the Redis the scenario names, through the `redis` proxy; the run writes
+    nothing of its own there."""
+    text = COMMAND_SERVICE + f'\n[redis]\nupstream = "{redis_server.address}"\n'
+    out = tmp_path / "reports"
+    result = run_harness("run", str(write_scenario(tmp_path, text, duration="3s")), "--out", str(out),
+                         "--variants", "after")
+    assert result.returncode in (0, 1), result.stderr  # 3 s: a verdict is not this test's point
+    manifest = manifest_of(only_run_dir(out))
+    assert "redis" not in [p["name"] for p in manifest["variants"]["after"]["processes"]]  # no throwaway Redis
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        keys = client.keys("*")
+    finally:
+        client.close()
+    assert keys and all(key.startswith("session:") for key in keys)
