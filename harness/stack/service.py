@@ -75,8 +75,9 @@ class GroupProcess(ManagedProcess):
 
     def stop(self, timeout: float = 5.0) -> int | None:
         # The guard gets SIGTERM and stops the group within GRACE_S; waiting a little longer keeps the
-        # SIGKILL (which would leave the group running) for a guard that hangs.
-        code = super().stop(max(timeout, GRACE_S + 2.0))
+        # SIGKILL (which would leave the group running) for a guard that hangs. In a hurry (a second Ctrl-C)
+        # the guard gets only `timeout`, and whatever is left of the group is killed here.
+        code = super().stop(GRACE_S + 2.0 if timeout >= GRACE_S else timeout)
         if self.popen is not None:
             stop_group(self.popen.pid, grace_s=min(timeout, GRACE_S))  # a guard killed -9 left its group
         return code

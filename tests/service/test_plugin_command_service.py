@@ -58,3 +58,12 @@ def test_own_service_with_declarative_flows_meets_the_target_under_redis_latency
         result = run_flows_load(service.url, LOGIN_THEN_ME, users=30, duration_s=6, out_dir=tmp_path / "load",
                                 credentials={"username": "user{n}", "password": "pass-user{n}", "count": 100})
     assert result.flows >= 300 and result.successes == result.flows, result
+
+
+def test_a_hurried_stop_still_stops_the_whole_group(command_service: Callable[..., ServerProcess]) -> None:
+    """A second Ctrl-C stops with a short timeout: the service's own child must not survive it."""
+    service = command_service(["sh", "-c", f"sleep 600 & exec {PYTHON} {APP} --host {{host}} --port {{port}}"],
+                              env={"REDIS_URL": "{redis_url}"})
+    assert len(service.process.group_alive()) >= 2  # the service and its sleep
+    service.process.stop(timeout=0.5)
+    assert not service.process.group_alive()
