@@ -19,6 +19,7 @@ from harness.analysis.bursts import (
     cluster_variance,
 )
 from harness.analysis.replicates import split_replicate, summarise
+from harness.analysis.stats import wilson_interval
 
 TARGET, CONFIDENCE = 0.99, 0.95
 
@@ -94,7 +95,8 @@ def test_bursts_bridge_a_single_good_second():
 
 def test_coverage_under_bursts_in_a_fixed_seed_simulation():
     """Gilbert-Elliott bursts (mean 3 s, 60% success in bursts): the interval holds the long-run rate in
-    at least 85% of 400 seeded runs (nominal 95%), where Wilson's holds it in under 75%."""
+    at least 90% of 400 seeded runs (98.5% measured; nominal 95%), where Wilson's holds it in under half
+    (25% measured). Fixed seed: the same answer every run."""
     rng = np.random.default_rng(2024)
     runs, seconds, rate = 400, 600, 0.985
     bad_share = (0.999 - rate) / (0.999 - 0.6)
@@ -110,12 +112,10 @@ def test_coverage_under_bursts_in_a_fixed_seed_simulation():
         successes = rng.binomial(flows, np.where(state, 0.6, 0.999))
         result = burst_interval(flows, successes, TARGET, CONFIDENCE)
         covered += result.rate.ci_low <= rate <= result.rate.ci_high
-        from harness.analysis.stats import wilson_interval
-
         low, high = wilson_interval(successes.sum(), flows.sum(), CONFIDENCE)
         wilson_covered += low <= rate <= high
-    assert covered / runs >= 0.85
-    assert wilson_covered / runs < 0.75
+    assert covered / runs >= 0.90
+    assert wilson_covered / runs < 0.5
 
 
 def test_block_sequence_fails_a_clearly_bad_variant_and_never_passes_on_bursts_alone():
