@@ -35,13 +35,16 @@ def burst_sentence(v: VariantResult) -> str | None:
     if not v.rate.failures:
         return f"{v.name}: no failures, so nothing clustered; the interval is Wilson's."
     width = "as wide as" if b.width_ratio is None or b.width_ratio < 1.05 else f"{b.width_ratio:.1f}× wider than"
-    if not b.bursts:
+    blocks = f"(design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s)"
+    if not b.bursts and width == "as wide as":
         return (f"{v.name}: failures were scattered, not in bursts; the interval is {width} if they were "
-                f"independent (design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s).")
+                f"independent {blocks}.")
+    if not b.bursts:  # no second stands out, yet blocks differ: the rate moved, e.g. with a fault window
+        return (f"{v.name}: no short bursts, but the failure rate changed over the run (a fault window, say); "
+                f"the interval is {width} if failures were independent {blocks}.")
     bursts = "1 burst" if b.bursts == 1 else f"{b.bursts} bursts"
     return (f"{v.name}: failures came in {bursts} (longest {b.longest_burst_s} s); the interval is {width} "
-            f"if they were independent "
-            f"(design effect {b.design_effect:.1f}, {b.blocks} blocks of {b.block_s} s).")
+            f"if they were independent {blocks}.")
 
 
 def replicate_sentence(r) -> str:
