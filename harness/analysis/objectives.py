@@ -15,7 +15,7 @@ import pandas as pd
 
 from harness.analysis import columns as col
 from harness.analysis.phases import FaultWindow, Phase
-from harness.analysis.quantile import QuantileEstimate, quantile_interval
+from harness.analysis.quantile import QuantileEstimate, bursty_quantile_interval
 from harness.analysis.stages import stage_phases
 from harness.analysis.stats import Verdict
 from harness.records import KIND_FLOW, KIND_REQUEST, LATENCY_QUANTILES
@@ -47,13 +47,16 @@ class ObjectiveResult:
     objective: Objective
     estimate: QuantileEstimate
     verdict: Verdict
+    design_effect: float = 1.0   # of "at or below the quantile" over blocks of seconds (issue 14)
 
     def to_dict(self) -> dict:
         o, e = self.objective, self.estimate
         return {"label": o.label, "quantile": o.q, "limit_ms": o.limit_ms, "kind": o.kind, "name": o.name,
                 "phase": o.phase, "samples": e.n, "value_ms": e.value, "ci_low_ms": _finite(e.ci_low),
                 "ci_high_ms": _finite(e.ci_high), "confidence": e.confidence, "verdict": self.verdict.value,
-                "method": "order statistics (distribution-free, exact binomial)"}
+                "design_effect": self.design_effect,
+                "method": "order statistics (distribution-free, exact binomial), widened for clustering in time "
+                          "(Woodruff 1952 over blocks of seconds)"}
 
 
 def _finite(value: float) -> float | None:
@@ -111,8 +114,9 @@ def judge(objective: Objective, rows: pd.DataFrame, windows: list[FaultWindow], 
           stages: list[Phase] | None = None) -> ObjectiveResult:
     chosen = rows[(rows[col.KIND] == objective.kind) & (rows[col.NAME] == objective.name)]
     chosen = in_phase(chosen, objective.phase, windows, stages)
-    estimate = quantile_interval(chosen[col.LATENCY_MS].to_numpy(dtype=float), objective.q, confidence)
-    return ObjectiveResult(objective, estimate, objective_verdict(estimate, objective.limit_ms))
+    estimate, deff = bursty_quantile_interval(chosen[col.LATENCY_MS].to_numpy(dtype=float),
+                                              chosen[col.T].to_numpy(dtype=float), objective.q, confidence)
+    return ObjectiveResult(objective, estimate, objective_verdict(estimate, objective.limit_ms), deff)
 
 
 def judge_all(manifest: dict, metric: str, rows: pd.DataFrame, windows: list[FaultWindow],

@@ -58,3 +58,36 @@ def quantile_interval(values: np.ndarray, q: float, confidence: float) -> Quanti
 def samples_needed(q: float, confidence: float) -> int:
     """The fewest samples for which the upper bound of the q-quantile exists (q^n <= alpha/2)."""
     return math.ceil(math.log((1.0 - confidence) / 2.0) / math.log(q))
+
+
+def bursty_quantile_interval(values: np.ndarray, t: np.ndarray, q: float,
+                             confidence: float) -> tuple[QuantileEstimate, float]:
+    """The order-statistics interval, widened when slow samples cluster in time; and the design effect.
+
+    Woodruff's method (Woodruff 1952, "Confidence intervals for medians and other position measures",
+    JASA 47): the share of samples at or below the sample quantile is a proportion, so its interval can
+    account for clustering like the success rate's (harness.analysis.bursts, with `t` in seconds giving the
+    blocks and "slow" meaning above the sample quantile). Its half-widths, set around q, are read back
+    through the samples' distribution. Never narrower than the exact independent interval; a bound beyond
+    the samples is infinite (the objective then stays inconclusive: run longer).
+    """
+    values, t = np.asarray(values, dtype=float), np.asarray(t, dtype=float)
+    keep = ~np.isnan(values)
+    values, seconds = values[keep], np.clip(t[keep], 0, None).astype(np.int64)
+    exact = quantile_interval(values, q, confidence)
+    if exact.n < 2 or exact.value is None:
+        return exact, 1.0
+    from harness.analysis.bursts import burst_interval  # bursts imports stats; keep this module's imports light
+
+    at_or_below = (values <= exact.value).astype(float)
+    flows = np.bincount(seconds).astype(float)
+    below = np.bincount(seconds, weights=at_or_below, minlength=len(flows))
+    share = burst_interval(flows, below, q, confidence)
+    observed = share.rate.rate or 0.0
+    low_p, high_p = q - (observed - share.rate.ci_low), q + (share.rate.ci_high - observed)
+    data = np.sort(values)
+    low = float(np.quantile(data, low_p, method="inverted_cdf")) if low_p > 0 else -math.inf
+    high = float(np.quantile(data, high_p, method="higher")) if high_p < 1 else math.inf
+    widened = QuantileEstimate(q, exact.n, exact.value, min(low, exact.ci_low), max(high, exact.ci_high),
+                               confidence)
+    return widened, share.design_effect

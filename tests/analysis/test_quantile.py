@@ -48,6 +48,10 @@ def test_ranks_are_the_binomial_tails() -> None:
 
 
 def _rows(latencies: list[float], t: list[float] | None = None, name: str = "login") -> pd.DataFrame:
+    """Without t, the latencies are spread over 10 s in a seeded random order: sorted in time they would be
+    one long "burst" of slow flows, which the correlation-aware interval rightly widens (issue 14)."""
+    if t is None:
+        latencies = list(np.random.default_rng(3).permutation(latencies))
     return pd.DataFrame({"t": t if t is not None else np.linspace(0, 10, len(latencies)), "kind": "flow",
                          "name": name, "latency_ms": latencies})
 
@@ -86,3 +90,16 @@ def test_objectives_come_from_the_manifest_and_every_one_must_pass() -> None:
     failed = judge(Objective(0.5, 5.0, "flow", "login"), fast, [], 0.95)
     assert combined(Verdict.PASS, [passed, failed]) is Verdict.FAIL
     assert combined(Verdict.INCONCLUSIVE, [passed]) is Verdict.INCONCLUSIVE
+
+
+def test_slow_flows_clustered_in_time_widen_the_quantile_interval() -> None:
+    """The same latencies: shuffled in time, p97 <= 50 ms passes; with the slow 2% all in the last second
+    the interval widens (Woodruff over blocks of seconds), the design effect is well above 1, and the p97
+    is no longer proven."""
+    rng = np.random.default_rng(7)
+    latencies = np.concatenate([rng.uniform(5, 20, 2940), rng.uniform(60, 80, 60)])
+    t = np.linspace(0, 60, len(latencies))
+    shuffled = judge(Objective(0.97, 50.0, "flow", "login"), _rows(list(rng.permutation(latencies)), list(t)), [], 0.95)
+    clustered = judge(Objective(0.97, 50.0, "flow", "login"), _rows(list(latencies), list(t)), [], 0.95)
+    assert shuffled.verdict is Verdict.PASS and shuffled.design_effect < 2
+    assert clustered.design_effect > 5 and clustered.verdict is not Verdict.PASS
