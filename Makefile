@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_EXAMPLE := examples/node-session-service
 
 .PHONY: demo test lint bench clean
 
@@ -15,8 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/harness run scenarios/mobile-latency.toml
 
+# The Node example's tests need its locked dependencies; without node and npm they skip and say why.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		echo "npm ci in $(NODE_EXAMPLE)"; cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "node or npm not on PATH: the tests of $(NODE_EXAMPLE) will skip"; fi
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
