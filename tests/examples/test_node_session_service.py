@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from harness.pytest_plugin import FaultProxy, ProxiedRedis, toxic
-from tests.examples.conftest import BUGGY, FIXED, NodeService
+from tests.examples.node_service import BUGGY, FIXED, NodeService
 
 Start = Callable[..., NodeService]
 # 0..200 ms on the service->Redis direction: commands on different connections can overtake each other. The
