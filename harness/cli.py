@@ -145,6 +145,8 @@ def _comma_list(text: str | None) -> list[str] | None:
               help="Redis latency levels in ms (comma-separated).")
 @click.option("--jitter", "jitters", help="Jitter in ms: one value for every level, or one per latency level.")
 @click.option("--users", "users_levels", help="Users levels (comma-separated): the second axis.")
+@click.option("--arrival-rate", "rate_levels",
+              help="Arrival rates in flows/s (comma-separated; the open model): the second axis instead of --users.")
 @click.option("--duration", callback=_duration, help="Load time per variant and level; default: the scenario's.")
 @click.option("--variants", help="Comma-separated variants to run at each level; default: all.")
 @click.option("--fault-proxy", default="embedded", show_default=True, help="As for harness run.")
@@ -153,10 +155,10 @@ def _comma_list(text: str | None) -> list[str] | None:
 @click.option("--until-decided", is_flag=True,
               help="At each level, stop each variant once its verdict is decided (as for harness run).")
 @click.option("--min-duration", callback=_duration, help="With --until-decided: never stop before this (default 20s).")
-def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str | None, duration: float | None,
-          variants: str | None, fault_proxy: str, out: Path, seed: int | None, until_decided: bool,
-          min_duration: float | None) -> int:
-    """Run the variants at each Redis latency level (and users level); find each variant's breaking point."""
+def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str | None, rate_levels: str | None,
+          duration: float | None, variants: str | None, fault_proxy: str, out: Path, seed: int | None,
+          until_decided: bool, min_duration: float | None) -> int:
+    """Run the variants at each Redis latency level (and users or arrival-rate level); find where each breaks."""
     from harness.run import MIN_DURATION_S, RunOptions
     from harness.sweep import SweepOptions, parse_levels, run_sweep
 
@@ -167,7 +169,9 @@ def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str
                       min_duration_s=MIN_DURATION_S if min_duration is None else min_duration)
     options = SweepOptions(scenario_path=scenario, latencies=parse_levels(latencies, "--latency"),
                            jitters=parse_levels(jitters, "--jitter", paired=True) if jitters else None,
-                           users=parse_levels(users_levels, "--users", minimum=1) if users_levels else None, run=base)
+                           users=parse_levels(users_levels, "--users", minimum=1) if users_levels else None,
+                           rates=parse_levels(rate_levels, "--arrival-rate", minimum=1) if rate_levels else None,
+                           run=base)
     return run_sweep(options)
 
 

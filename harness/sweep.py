@@ -23,6 +23,7 @@ from harness.scenario import Fault, Scenario, load_scenario
 SWEEP_JSON = "sweep.json"
 SWEEP_MD = "sweep.md"
 DOSE_RESPONSE_PNG = "dose_response.png"
+LOAD_RESPONSE_PNG = "load_response.png"   # only when the sweep varied users or arrival rate
 
 
 def parse_levels(text: str, flag: str, minimum: int = 0, paired: bool = False) -> list[int]:
@@ -70,6 +71,7 @@ class SweepOptions:
     latencies: list[int]
     jitters: list[int] | None = None       # one per latency level, or one for all
     users: list[int] | None = None         # the second axis
+    rates: list[int] | None = None         # or arrival rates (flows/s, the open model) as the second axis
     run: RunOptions = field(default_factory=lambda: RunOptions(scenario_path=Path()))
 
 
@@ -78,11 +80,13 @@ class Level:
     latency_ms: int
     jitter_ms: int | None
     users: int | None
+    rate: int | None = None
 
     @property
     def name(self) -> str:
         users = f"-users-{self.users}" if self.users is not None else ""
-        return f"latency-{self.latency_ms}ms{users}"
+        rate = f"-rate-{self.rate}" if self.rate is not None else ""
+        return f"latency-{self.latency_ms}ms{users}{rate}"
 
 
 def levels_of(options: SweepOptions) -> list[Level]:
@@ -91,8 +95,10 @@ def levels_of(options: SweepOptions) -> list[Level]:
         raise BadInput(f"--jitter: give one value or one per latency level ({len(options.latencies)}), "
                        f"got {len(jitters)}")
     pick = (lambda i: jitters[0] if len(jitters) == 1 else jitters[i]) if jitters else (lambda i: None)
-    return [Level(latency, pick(i), users) for users in (options.users or [None])
-            for i, latency in enumerate(options.latencies)]
+    if options.users and options.rates:
+        raise BadInput("--users and --arrival-rate: sweep one load axis at a time")
+    return [Level(latency, pick(i), users, rate) for users in (options.users or [None])
+            for rate in (options.rates or [None]) for i, latency in enumerate(options.latencies)]
 
 
 def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
@@ -107,7 +113,7 @@ def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
     worst = 0
     for level in levels:
         console.rule(f"sweep {scenario.name}: {level.name}")
-        leveled = with_redis_latency(scenario, level.latency_ms, level.jitter_ms)
+        leveled = with_arrival_rate(with_redis_latency(scenario, level.latency_ms, level.jitter_ms), level.rate)
         run_options = _level_options(options.run, options.scenario_path, leveled, level, sweep_dir)
         code = Experiment(run_options, console=console).run()
         if code not in (0, 1):   # 1 only says a verdict differed from its expectation: part of the answer
@@ -139,7 +145,8 @@ def level_rows(run_dir: Path, level: Level) -> list[dict[str, Any]]:
         variant = summary["variants"][name]
         flow = variant.get("target_flow", {})
         rows.append({"variant": name, "latency_ms": level.latency_ms, "jitter_ms": level.jitter_ms,
-                     "users": level.users, "flows": flow.get("flows"), "success_rate": flow.get("success_rate"),
+                     "users": level.users, "arrival_rate": level.rate, "flows": flow.get("flows"),
+                     "success_rate": flow.get("success_rate"),
                      "ci_low": flow.get("ci_low"), "ci_high": flow.get("ci_high"), "verdict": variant.get("verdict"),
                      "main_error": next(iter(variant.get("failures_by_kind") or {}), None),
                      "run": run_dir.name})
@@ -157,6 +164,8 @@ def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     points: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: r["latency_ms"]):
         key = row["variant"] if row["users"] is None else f"{row['variant']} @ {row['users']} users"
+        if row.get("arrival_rate") is not None:
+            key = f"{row['variant']} @ {row['arrival_rate']} flows/s"
         entry = points.setdefault(key, {"variant": row["variant"], "users": row["users"], "breaks_at_ms": None,
                                         "passes_up_to_ms": None, "undecided_ms": []})
         if entry["breaks_at_ms"] is not None:
@@ -172,7 +181,8 @@ def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"scenario": scenario.name, "parameter": "redis latency (ms)",
-            "target": scenario.target.model_dump(), "levels": rows, "breaking_points": breaking_points(rows)}
+            "target": scenario.target.model_dump(), "levels": rows, "breaking_points": breaking_points(rows),
+            "load_breaking_points": load_breaking_points(rows)}
 
 
 def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
@@ -181,6 +191,11 @@ def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
     (sweep_dir / SWEEP_JSON).write_text(json.dumps(summary, indent=2))
     (sweep_dir / SWEEP_MD).write_text(sweep_markdown(summary))
     (sweep_dir / DOSE_RESPONSE_PNG).write_bytes(dose_response_chart(summary))
+    axis = load_axis(summary["levels"])
+    if axis is not None:
+        from harness.report.load_sweep_chart import load_response_chart
+
+        (sweep_dir / LOAD_RESPONSE_PNG).write_bytes(load_response_chart(summary, axis))
 
 
 COLUMNS = ("variant", "users", "latency ms", "flows", "success [CI]", "verdict", "main error")
@@ -215,6 +230,10 @@ def sweep_markdown(summary: dict[str, Any]) -> str:
     lines += ["", "Breaking points (lowest latency at which the variant fails: its interval lies below the target):",
               ""]
     lines += [f"- **{key}**: {describe_break(point)}" for key, point in summary["breaking_points"].items()]
+    load_lines = load_break_lines(summary)
+    if load_lines:
+        lines += ["", "Breaking points in load (lowest load at which the variant fails, at each latency):", "",
+                  *[f"- {line}" for line in load_lines]]
     return "\n".join(lines) + "\n"
 
 
@@ -223,4 +242,59 @@ def print_sweep(summary: dict[str, Any], sweep_dir: Path, console: Console) -> N
                                 (level_cells(row) for row in summary["levels"])))
     for key, point in summary["breaking_points"].items():
         console.print(f"{key}: {describe_break(point)}")
+    for line in load_break_lines(summary):
+        console.print(line, markup=False, highlight=False)
     console.print(f"sweep folder: {sweep_dir}")
+
+
+def with_arrival_rate(scenario: Scenario, rate: int | None) -> Scenario:
+    """The scenario under the open model at `rate` flows/s (its cap and spacing as written), or as it is."""
+    if rate is None:
+        return scenario
+    load = scenario.load.model_copy(update={"arrival_rate": float(rate), "stages": []})
+    return scenario.model_copy(update={"load": load})
+
+
+def load_axis(rows: list[dict[str, Any]]) -> str | None:
+    """Which load the sweep varied: "users", "arrival_rate", or None (one load level)."""
+    for key in ("users", "arrival_rate"):
+        if len({row.get(key) for row in rows if row.get(key) is not None}) > 1:
+            return key
+    return None
+
+
+def load_breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per variant and latency level: the lowest load (users or arrival rate) whose verdict is fail, the highest
+    passing load below it, and the loads where the interval straddles the target (as for latency)."""
+    axis = load_axis(rows)
+    if axis is None:
+        return {}
+    points: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r[axis]):
+        key = f"{row['variant']} @ {row['latency_ms']} ms"
+        entry = points.setdefault(key, {"variant": row["variant"], "latency_ms": row["latency_ms"], "axis": axis,
+                                        "breaks_at": None, "passes_up_to": None, "undecided": []})
+        if entry["breaks_at"] is not None:
+            continue
+        if row["verdict"] == "pass":
+            entry["passes_up_to"] = row[axis]
+        elif row["verdict"] == "fail":
+            entry["breaks_at"] = row[axis]
+        else:
+            entry["undecided"].append(row[axis])
+    return points
+
+
+def load_break_lines(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, point in (summary.get("load_breaking_points") or {}).items():
+        unit = "users" if point["axis"] == "users" else "flows/s"
+        breaks, passes, undecided = point["breaks_at"], point["passes_up_to"], point["undecided"]
+        if breaks is None:
+            text = "does not fail at any load" if undecided else "passes at every load"
+        else:
+            text = f"breaks at {breaks:,} {unit}" + (f" (passes up to {passes:,})" if passes is not None else "")
+        if undecided:
+            text += "; undecided at " + ", ".join(f"{level:,}" for level in undecided) + f" {unit}"
+        lines.append(f"{key}: {text}")
+    return lines

@@ -7,12 +7,13 @@ take arrivals from that queue instead of waiting between tasks. A flow's latency
 start, so time spent waiting for a free user (all busy: the cap was reached) is in the latency, as it would
 be for a real user; its service time (from the actual start) is kept beside it. An arrival still unserved
 after `arrival_timeout` never starts: it is a `not_started` row of the judged flow, so it stays in the
-denominator. Arrivals left on the queue when the load stops are recorded the same way.
+denominator. Arrivals left on the queue past the timeout when the load stops are recorded the same way.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import time
@@ -28,6 +29,7 @@ from locust.runners import MasterRunner
 from harness.load.open_model import level_at
 from harness.load.recorder import FLOW_REQUEST_TYPE
 
+log = logging.getLogger("harness.arrivals")
 IDLE_CHECK_S = 0.1   # how often a schedule whose rate is 0 looks again
 _state: dict[str, Any] = {"schedule": None}
 
@@ -92,14 +94,21 @@ class ArrivalSchedule:
             start_time=intended)
 
     def drain(self) -> None:
-        """The load stops: arrivals still queued never started, and are recorded so."""
-        now = time.time()
+        """The load stops: arrivals queued past the timeout never started, and are recorded so. Those queued for
+        less were cut off by the end of the load, not refused by the cap: they are logged, not judged."""
+        now, timeout, cut_off = time.time(), float(self.settings.get("timeout_s", 10.0)), 0
         while True:
             try:
                 intended = self.queue.get_nowait()
             except Empty:
-                return
-            self.record_not_started(intended, now - intended)
+                break
+            if now - intended > timeout:
+                self.record_not_started(intended, now - intended)
+            else:
+                cut_off += 1
+        if cut_off:
+            log.warning("%d arrivals were still waiting (under arrival_timeout) when the load stopped: "
+                        "neither started nor refused, so not recorded", cut_off)
 
 
 def open_settings(environment: Any) -> dict[str, Any] | None:

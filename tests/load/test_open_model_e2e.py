@@ -92,8 +92,5 @@ def test_arrivals_that_never_started_stay_in_the_denominator(side_by_side) -> No
     missed = opened[opened["error_kind"] == "not_started"]
     assert len(missed) > 0
     assert not missed["success"].any() and missed["service_ms"].isna().all()
-    # Taken from the queue after the 1 s timeout; only those still queued when the load stopped waited less,
-    # and those were all recorded at that one moment.
-    ended = (missed["t"] + missed["latency_ms"] / 1000).to_numpy()
-    drained = (missed["latency_ms"] <= 1000).to_numpy()
-    assert (ended[drained] >= ended.max() - 0.5).all()
+    # Each waited longer than the 1 s timeout (a timer never fires early, so never less).
+    assert (missed["latency_ms"] > 1000).all()

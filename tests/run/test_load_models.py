@@ -6,6 +6,7 @@ and named networks become Locust's shape and the edge proxy's toxics.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,51 @@ def test_descriptor_need_counts_two_per_edge_user_and_spreads_over_processes() -
     assert descriptor_need(scenario).per_process == 1500 + SLACK
     direct = parse_scenario({"load": {"users": 20000}, "service": {"workers": 2}})
     assert descriptor_need(direct, workers=2).per_process == 10000 + SLACK
+
+
+def test_load_breaking_point_is_the_lowest_load_that_fails_at_each_latency() -> None:
+    from harness.sweep import load_break_lines, load_breaking_points
+
+    rows = [{"variant": "fixed", "latency_ms": 0, "users": None, "arrival_rate": rate, "verdict": verdict}
+            for rate, verdict in ((50, "pass"), (100, "inconclusive"), (200, "fail"), (400, "fail"))]
+    points = load_breaking_points(rows)
+    assert points["fixed @ 0 ms"]["breaks_at"] == 200 and points["fixed @ 0 ms"]["passes_up_to"] == 50
+    assert load_break_lines({"load_breaking_points": points}) == [
+        "fixed @ 0 ms: breaks at 200 flows/s (passes up to 50); undecided at 100 flows/s"]
+    assert load_breaking_points([{**rows[0], "arrival_rate": None}]) == {}
+
+
+OPEN_SWEEP = f"""
+[scenario]
+name = "open-sweep"
+[load]
+locustfile = "{SCENARIOS / 'login_users.py'}"
+arrival_rate = 1
+arrivals = "even"
+max_in_flight = 6
+arrival_timeout = "1s"
+[load.classes.WebUser]
+weight = 1
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+"""
+
+
+@pytest.mark.slow
+def test_an_arrival_rate_sweep_reports_the_breaking_point_in_load(tmp_path: Path) -> None:
+    """Redis 300 ms slower on every call, six slots: 2 flows/s evenly spaced fit, 40 flows/s cannot start."""
+    scenario = tmp_path / "open-sweep.toml"
+    scenario.write_text(OPEN_SWEEP)
+    result = subprocess.run([sys.executable, "-m", "harness", "sweep", str(scenario), "--latency", "300",
+                             "--arrival-rate", "2,40", "--duration", "8s", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-2000:]
+    sweep_dir = next(tmp_path.glob("sweep-open-sweep-*"))
+    summary = json.loads((sweep_dir / "sweep.json").read_text())
+    by_rate = {r["arrival_rate"]: r for r in summary["levels"]}
+    assert by_rate[2]["verdict"] != "fail" and by_rate[40]["verdict"] == "fail"
+    assert by_rate[40]["main_error"] == "not_started"
+    assert summary["load_breaking_points"]["fixed @ 300 ms"]["breaks_at"] == 40
+    assert "breaks at 40 flows/s" in (sweep_dir / "sweep.md").read_text()
+    assert (sweep_dir / "load_response.png").stat().st_size > 10_000
