@@ -96,9 +96,12 @@ def test_retry_backoff_rides_out_a_short_redis_outage_that_fails_single_attempts
         async with httpx.AsyncClient(timeout=10) as client:
             calls = [client.post(f"{svc.url}/login", json=credentials(i)) for svc in (buggy, fixed) for i in range(10)]
             tasks = [asyncio.ensure_future(call) for call in calls]
-            # Bring Redis back once every fixed login has failed its first attempt: their second or third
-            # attempt (50-100 ms, then 150-300 ms after the first) finds it up; single attempts have all failed.
-            while metric(fixed.url, "authsvc_redis_retries_total", op="session_write") < 10:
+            # Bring Redis back once every buggy login has answered (its single attempt failed) and the fixed
+            # logins have failed first attempts: their second or third attempt (50-100 ms, then 150-300 ms after
+            # the first) finds it up. Waiting on the buggy answers too keeps a buggy login that a busy machine
+            # delayed from reaching Redis only after it is back.
+            while not (all(task.done() for task in tasks[:10])
+                       and metric(fixed.url, "authsvc_redis_retries_total", op="session_write") >= 10):
                 await asyncio.sleep(0.01)
             await asyncio.to_thread(bring_up)
             responses = await asyncio.gather(*tasks)

@@ -131,7 +131,9 @@ def test_sigint_mid_run_rolls_back_stops_everything_and_keeps_records(tmp_path: 
         while time.monotonic() < deadline:  # wait until the fault is in place and records are flowing
             runs = [p for p in out.iterdir()] if out.exists() else []
             faults_file = runs[0] / "faults.jsonl" if runs else None
-            if faults_file and faults_file.exists() and list((runs[0] / "requests").glob("*.parquet")):
+            # The journal is created empty at start; the fault is in place once its apply line is.
+            applied = faults_file is not None and faults_file.exists() and '"apply"' in faults_file.read_text()
+            if applied and list((runs[0] / "requests").glob("*.parquet")):
                 break
             assert process.poll() is None, process.communicate()
             time.sleep(0.2)
