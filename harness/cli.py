@@ -298,15 +298,20 @@ def faultproxy(host: str, port: int, config: Path | None, seed: int | None, read
               help="Seed user0..user{N-1}.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes.")
+@click.option("--sentinel", "sentinels", multiple=True, metavar="HOST:PORT",
+              help="A Sentinel of a replicated Redis (repeatable); used by sentinel_discovery and wait_for_replica.")
+@click.option("--sentinel-master", default="harness-primary", show_default=True,
+              help="The master name the Sentinels monitor.")
 @click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True,
               help="Write {url, host, port, pid} here once listening.")
 def authsvc(redis_url: str, host: str, port: int, profile: str, flags: tuple[str, ...], users: int,
-            workers: int, ready_file: Path | None) -> None:
+            workers: int, sentinels: tuple[str, ...], sentinel_master: str, ready_file: Path | None) -> None:
     """Run the reference auth service."""
     from harness.authsvc.server import serve
 
     serve(redis_url=redis_url, host=host, port=port, profile=profile, flag_overrides=list(flags),
-          users=users, workers=workers, ready_file=ready_file)
+          users=users, workers=workers, ready_file=ready_file, sentinels=list(sentinels),
+          sentinel_master=sentinel_master)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -159,9 +159,17 @@ def timeline_steps(faults: list[Fault], end_s: float | None = None) -> list[Step
 
 def toxic_name(index: int, fault: Fault) -> str | None:
     """Unique per fault, so two faults of one type on one proxy never collide."""
-    if fault.down:
+    if fault.down or fault.action:
         return None
     return fault.name or f"f{index}_{fault.type}_{fault.stream}"
+
+
+class ProcessFaults(Protocol):
+    """What runs `failover` and `pause` faults on Redis processes (harness.stack.sentinel.SentinelTopology)."""
+
+    def apply(self, action: str) -> str: ...
+
+    def undo(self, action: str) -> str | None: ...
 
 
 @dataclass
@@ -172,6 +180,7 @@ class FaultTimeline:
     faults: list[Fault]
     variant: str
     journal: FaultJournal
+    processes: ProcessFaults | None = None
     active: dict[int, Fault] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     failed: str | None = None    # the fault that could not be applied, and the fault proxy's answer
@@ -205,7 +214,11 @@ class FaultTimeline:
         fault = self.faults[index]
         name = toxic_name(index, fault)
         with self._lock:
-            if action == "apply":
+            if fault.action:
+                name = self._process_fault(index, fault, action)
+                if name is None:
+                    return
+            elif action == "apply":
                 if fault.down:
                     self.client.set_enabled(fault.proxy, False)
                 else:
@@ -223,10 +236,25 @@ class FaultTimeline:
             now = time.time()
             self.journal.write(ts=now, t=now - self.t0, variant=self.variant, fault=index, label=fault.label,
                                proxy=fault.proxy, action=action, toxic=name,
-                               type="down" if fault.down else fault.type,
-                               attributes={} if fault.down else {**fault.attributes, "stream": fault.stream,
-                                                                 "toxicity": fault.toxicity},
+                               type="down" if fault.down else fault.action or fault.type,
+                               attributes={} if fault.down or fault.action else {
+                                   **fault.attributes, "stream": fault.stream, "toxicity": fault.toxicity},
                                rollback=rollback)
+
+    def _process_fault(self, index: int, fault: Fault, action: str) -> str | None:
+        """Apply or end a failover/pause; returns the node it acted on (journaled as the toxic), or None."""
+        if self.processes is None:
+            raise FaultProxyError(f"{fault.action}: this stack has no Sentinel topology ([redis] topology)")
+        assert fault.action is not None
+        if action == "apply":
+            node = self.processes.apply(fault.action)
+            self.active[index] = fault
+            return node
+        if index not in self.active:
+            return None
+        node = self.processes.undo(fault.action) or "none"
+        del self.active[index]
+        return node
 
     def stop(self) -> None:
         self._stop.set()

@@ -29,6 +29,7 @@ REQUEST_SCHEMA: Final = pa.schema([
     # arrival_rate, latency_ms counts from the intended start (ts) and includes any wait for a free slot;
     # null for an arrival that never started (error_kind not_started).
     ("service_ms", pa.float64()),
+    ("session", pa.string()),       # flow: a digest of the session it created or used, "" when none
 ])
 REQUEST_COLUMNS: Final = tuple(REQUEST_SCHEMA.names)
 

@@ -201,8 +201,19 @@ def _variant_entry(name: str, variant: Variant, scenario: Scenario) -> dict[str,
 
 def _fault_entry(index: int, fault: Any) -> dict[str, Any]:
     return {"index": index, "label": fault.label, "proxy": fault.proxy, "at_s": fault.at,
-            "duration_s": fault.duration, "type": "down" if fault.down else fault.type,
+            "duration_s": fault.duration, "type": "down" if fault.down else fault.action or fault.type,
             "stream": fault.stream, "toxicity": fault.toxicity, "attributes": dict(fault.attributes)}
+
+
+def sentinel_settings(scenario: Scenario) -> Any:
+    """[redis] topology = "sentinel" as the stack takes it; None for the single Redis."""
+    redis = scenario.redis
+    if redis.topology != "sentinel":
+        return None
+    from harness.stack.sentinel import SentinelSettings
+
+    return SentinelSettings(replicas=redis.replicas, down_after_ms=redis.down_after_ms,
+                            failover_timeout_ms=redis.failover_timeout_ms)
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
@@ -413,7 +424,8 @@ class VariantRun:
                          state_file=self.run_dir / FAULT_PROXY_STATE,  # read by the watchdog after a crash
                          variant=self.name, run_dir=self.run_dir, redis_upstream=scenario.redis.upstream,
                          redis_listen=scenario.redis.listen,
-                         **service_settings(scenario.service_for(self.name), self.options.scenario_path.parent))
+                         **service_settings(scenario.service_for(self.name), self.options.scenario_path.parent),
+                         sentinel=sentinel_settings(scenario))
         self.stack = Stack(spec)
         self.stack.start()
         self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
@@ -446,7 +458,7 @@ class VariantRun:
         from harness.faults import FaultJournal, FaultTimeline
 
         self.timeline = FaultTimeline(self.stack.client, list(self.scenario.faults), self.name,
-                                      FaultJournal(self.run_dir / FAULTS))
+                                      FaultJournal(self.run_dir / FAULTS), processes=self.stack.topology)
         self.timeline.start(t0, end_s=self.scenario.load.duration)
 
     def _watch(self, t0: float) -> None:

@@ -71,6 +71,9 @@ TOXICS: dict[str, dict[str, ToxicAttribute]] = {
 }
 TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {name: tuple(attrs) for name, attrs in TOXICS.items()}
 PROXY_NAMES = ("redis", "edge")
+# With [redis] topology = "sentinel": each replica's client proxy and the proxy it replicates through.
+_TOPOLOGY_PROXY = re.compile(r"(redis-replica|replication)-([1-9])")
+PROCESS_ACTIONS = ("failover", "pause")   # faults on the primary's process, not on a proxy
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _SHOWN_MAX = 60
@@ -244,11 +247,12 @@ class Load(Strict):
 
 
 class Fault(Strict):
-    proxy: Literal["redis", "edge"] = "redis"
+    proxy: str = "redis"
     at: Seconds = 0.0
     duration: Seconds | None = None
     down: bool = False
     type: str | None = None
+    action: Literal["failover", "pause"] | None = None   # [redis] topology = "sentinel" only
     stream: Literal["upstream", "downstream"] = "downstream"
     toxicity: float = Field(1.0, ge=0, le=1)
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -263,6 +267,14 @@ class Fault(Strict):
         # Toxiproxy names go into URLs (/proxies/redis/toxics/NAME): no slash, space or control character.
         return None if value is None else check_name(value, "toxic name")
 
+    @field_validator("proxy")
+    @classmethod
+    def _known_proxy(cls, value: str) -> str:
+        if value not in PROXY_NAMES and not _TOPOLOGY_PROXY.fullmatch(value):
+            raise ValueError(f"must be redis, edge, redis-replica-N or replication-N (N from 1 to 9), "
+                             f"got {_shown(value)}")
+        return value
+
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
@@ -272,14 +284,22 @@ class Fault(Strict):
 
     @model_validator(mode="after")
     def _toxic_or_down(self) -> Fault:
-        if self.down == (self.type is not None):
-            raise ValueError("give either type = \"<toxic>\" or down = true")
-        if self.down and self.attributes:
-            raise ValueError("a down fault takes no attributes")
+        if [self.down, self.type is not None, self.action is not None].count(True) != 1:
+            raise ValueError("give one of type = \"<toxic>\", down = true or action = \"failover\"|\"pause\"")
+        if (self.down or self.action) and self.attributes:
+            raise ValueError(f"a {'down' if self.down else self.action} fault takes no attributes")
+        if self.action and self.proxy != "redis":
+            raise ValueError(f"action {self.action} acts on the primary's process: leave proxy out (or \"redis\")")
+        if self.action == "pause" and self.duration is None:
+            raise ValueError("a pause needs a duration (the process is frozen until it ends)")
         return self
 
     @property
     def label(self) -> str:
+        if self.action == "failover":
+            return "redis primary stopped (failover)"
+        if self.action == "pause":
+            return "redis primary paused"
         if self.down:
             return f"{self.proxy} down"
         attrs = self.attributes
@@ -309,6 +329,7 @@ class Target(Strict):
     minimum: float = Field(0.99, gt=0, lt=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     latency: list[LatencyObjective] = Field(default_factory=list)   # harness/scenario_load.py
+    max_lost_sessions: int | None = Field(None, ge=0)   # sessions handed out, then lost (a failover's writes)
 
     _objectives = field_validator("latency", mode="before")(classmethod(lambda cls, v: as_objective_list(v)))
 
@@ -340,11 +361,24 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
+    def _topology_faults(self) -> Scenario:
+        """Process faults and replica proxies exist only in a Sentinel topology, and only up to its replicas."""
+        for index, fault in enumerate(self.faults):
+            match = _TOPOLOGY_PROXY.fullmatch(fault.proxy)
+            needs = fault.action or (match and fault.proxy)
+            if needs and self.redis.topology != "sentinel":
+                raise ValueError(f"faults[{index}]: {needs} needs [redis] topology = \"sentinel\"")
+            if match and int(match.group(2)) > self.redis.replicas:
+                raise ValueError(f"faults[{index}].proxy: {fault.proxy} names a replica the topology lacks; "
+                                 f"allowed: 1 to [redis] replicas = {self.redis.replicas}")
+        return self
+
+    @model_validator(mode="after")
     def _toxic_names(self) -> Scenario:
         """Two toxics of one name on one proxy at once: the fault proxy refuses the second (409) mid-run."""
         placed: list[tuple[str, str, float, float, int]] = []
         for index, fault in enumerate(self.faults):
-            if fault.down:
+            if fault.down or fault.action:
                 continue
             name = fault.name or f"f{index}_{fault.type}_{fault.stream}"
             end = fault.at + fault.duration if fault.duration is not None else math.inf

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 import string
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -180,6 +180,17 @@ class RedisUnderService(Strict):
 
     upstream: str | None = None   # HOST:PORT; default a throwaway Redis the harness starts
     listen: str | None = None     # HOST:PORT the `redis` proxy listens on; default a free loopback port
+    # "sentinel": a primary, replicas and three Sentinels the harness starts (harness/stack/sentinel.py)
+    topology: Literal["single", "sentinel"] = "single"
+    replicas: int = Field(1, ge=1, le=9)
+    down_after_ms: int = Field(1000, ge=100, le=600_000)       # Sentinel's down-after-milliseconds
+    failover_timeout_ms: int = Field(5000, ge=1000, le=3_600_000)
+
+    @model_validator(mode="after")
+    def _own_or_sentinel(self) -> RedisUnderService:
+        if self.topology == "sentinel" and (self.upstream or self.listen):
+            raise ValueError("topology = \"sentinel\" starts its own Redis processes: leave upstream and listen out")
+        return self
 
     @field_validator("upstream", "listen")
     @classmethod

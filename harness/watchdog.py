@@ -71,8 +71,9 @@ def open_faults(journal: Path) -> list[OpenFault]:
             with contextlib.suppress(ValueError):
                 row = json.loads(line)
                 last[(row["variant"], row["fault"])] = row
+    # A process fault (failover, pause) needs no undoing: the Redis processes die with the run.
     return [OpenFault(row["proxy"], None if row.get("type") == "down" else row["toxic"])
-            for row in last.values() if row["action"] == "apply"]
+            for row in last.values() if row["action"] == "apply" and row.get("type") not in ("failover", "pause")]
 
 
 def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:

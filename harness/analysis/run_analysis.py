@@ -16,6 +16,7 @@ from harness.analysis.objectives import ObjectiveResult, combined, judge_all
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
 from harness.analysis.replicates import ReplicateSummary, replicate_number, summarise
 from harness.analysis.run_folder import RunRecords, Target, VariantInfo
+from harness.analysis.sessions_lost import FailoverOutcome, failover_outcome
 from harness.analysis.stages import stage_phases
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
@@ -60,6 +61,7 @@ class VariantResult:
     objectives: list[ObjectiveResult] = field(default_factory=list)   # `[target] latency`, each judged
     rate_verdict: Verdict | None = None     # the success rate's own verdict, before the objectives joined it
     arrivals: ArrivalSummary | None = None  # open model only
+    failover: FailoverOutcome | None = None  # sessions lost and time to recover (harness.analysis.sessions_lost)
 
     @property
     def name(self) -> str:
@@ -163,6 +165,13 @@ def phase_result(phase: Phase, rows: pd.DataFrame, flows: pd.DataFrame, target: 
                        per_s(requests, phase.duration_s), p95)
 
 
+def max_lost_sessions(run: RunRecords) -> int | None:
+    """[target] max_lost_sessions of the scenario as it ran, when it sets one."""
+    target = ((run.manifest.get("scenario") or {}).get("resolved") or {}).get("target") or {}
+    value = target.get("max_lost_sessions")
+    return int(value) if isinstance(value, int) else None
+
+
 def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> VariantResult:
     target = run.target
     flows = target_flows(rows, target.metric)
@@ -180,6 +189,9 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
     requests = int((rows[col.KIND] == KIND_REQUEST).sum())
     objectives = judge_all(run.manifest, target.metric, rows, windows, target.confidence)
     overall = combined(result, objectives)
+    failover = failover_outcome(info.name, rows, run.fault_events, target.metric, end_s, max_lost_sessions(run))
+    if overall is not Verdict.NOT_JUDGED and failover is not None and failover.within_target is False:
+        overall = Verdict.FAIL   # [target] max_lost_sessions: a variant that lost more sessions fails
     return VariantResult(
         info=info, end_s=end_s, rate=rate, verdict=overall, shown=shown(info.expect, overall),
         failures_by_kind=failures_by_kind(flows), top_errors=top_errors(flows), requests=requests,
@@ -189,7 +201,7 @@ def analyse_variant(info: VariantInfo, rows: pd.DataFrame, run: RunRecords) -> V
                                                                 *stage_phases(run.manifest, end_s)]],
         recoveries=recoveries(timeline, windows, target.minimum, end_s), sequential=sequential,
         wilson=wilson, burst=burst, objectives=objectives, rate_verdict=result,
-        arrivals=arrival_summary(run.manifest, flows))
+        arrivals=arrival_summary(run.manifest, flows), failover=failover)
 
 
 def analyse_run(run: RunRecords) -> RunAnalysis:

@@ -19,7 +19,7 @@ from harness.records import FAULTS, KIND_FLOW, KIND_REQUEST, MANIFEST, REQUEST_S
 T0 = 1_763_800_000.0
 _DEFAULTS = {col.TS: 0.0, col.USER_CLASS: "MobileUser", col.KIND: KIND_FLOW, col.NAME: "login", col.SUCCESS: True,
              col.LATENCY_MS: 10.0, col.STATUS: 200, col.ERROR_KIND: "", col.ERROR: "", col.WORKER: "local",
-             "service_ms": 10.0}
+             "service_ms": 10.0, "session": ""}
 
 
 @dataclass(frozen=True)

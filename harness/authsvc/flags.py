@@ -23,6 +23,9 @@ class Flags:
     refresh_lock: bool = True
     validation_cache: bool = True
     clear_errors: bool = True
+    # Against a replicated Redis (the service is given its Sentinels); no effect on a lone Redis.
+    sentinel_discovery: bool = True   # find the primary through Sentinel, and again after a promotion
+    wait_for_replica: bool = True     # WAIT 1 after the session write; 503 when no replica acknowledged it
     # Knobs: the same in both profiles, so a buggy/fixed comparison differs only by the fixes.
     validation_pool_size: int = 4
     validation_pool_timeout_ms: int = 100
@@ -32,6 +35,7 @@ class Flags:
     session_ttl_s: int = 3600
     access_ttl_s: int = 900
     refresh_grace_s: int = 10
+    replica_wait_ms: int = 400   # WAIT's timeout: below redis_timeout_ms, so the socket never times out first
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -48,10 +52,11 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "session_ttl_s": (1, 30 * 86_400),
     "access_ttl_s": (1, 86_400),
     "refresh_grace_s": (1, 3600),
+    "replica_wait_ms": (1, 60_000),
 }
 
 BUGGY = Flags(await_session_write=False, redis_timeout_ms=100, retry_backoff=False, refresh_lock=False,
-              validation_cache=False, clear_errors=False)
+              validation_cache=False, clear_errors=False, sentinel_discovery=False, wait_for_replica=False)
 FIXED = Flags()
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -42,10 +43,29 @@ def _connection_kwargs(flags: Flags) -> dict[str, object]:
     }
 
 
-def session_client(redis_url: str, flags: Flags) -> Redis:
-    """The client of sessions and refresh tokens: a large pool, so each concurrent call has its own connection."""
-    pool = ConnectionPool.from_url(redis_url, max_connections=flags.redis_pool_size, **_connection_kwargs(flags))
+def session_client(redis_url: str, flags: Flags, sentinels: Sequence[tuple[str, int]] = (),
+                   master: str = "harness-primary") -> Redis:
+    """The client of sessions and refresh tokens: a large pool, so each concurrent call has its own connection.
+
+    With sentinel_discovery and Sentinels to ask, every new connection asks them where the primary is, so
+    after a promotion the client reconnects to the new one; without, it keeps the one fixed address.
+    """
+    if sentinels and flags.sentinel_discovery:
+        kwargs = _connection_kwargs(flags)
+        sentinel_kwargs = {k: v for k, v in kwargs.items() if k.startswith("socket_") or k in ("retry", "protocol")}
+        manager = Sentinel(list(sentinels), sentinel_kwargs=sentinel_kwargs, **kwargs)
+        pool: ConnectionPool = SentinelConnectionPool(master, manager, max_connections=flags.redis_pool_size,
+                                                      **manager.connection_kwargs)
+    else:
+        pool = ConnectionPool.from_url(redis_url, max_connections=flags.redis_pool_size, **_connection_kwargs(flags))
     return Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+
+
+async def close_session_client(client: Redis) -> None:
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    if manager is not None:
+        await manager.aclose()
 
 
 def validation_pool(redis_url: str, flags: Flags) -> BlockingConnectionPool:

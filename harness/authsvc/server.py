@@ -31,13 +31,23 @@ log = logging.getLogger("harness.authsvc")
 _READY_TIMEOUT_S = 60.0
 
 
-def build_settings(redis_url: str, profile: str, flag_overrides: list[str], users: int) -> ServiceSettings:
+def build_settings(redis_url: str, profile: str, flag_overrides: list[str], users: int,
+                   sentinels: list[str] | None = None, sentinel_master: str = "harness-primary") -> ServiceSettings:
     """Everything checked and computed before a socket is opened; BadInput for a flag the user can fix."""
     if not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise BadInput(f"--redis-url {redis_url}: not a Redis URL; allowed: redis://HOST:PORT/DB")
     flags = resolve_flags(profile, flag_overrides)
     return ServiceSettings(redis_url=redis_url, profile=profile, flags=flags,
-                           users=seed_users(users, flags.bcrypt_cost), jwt_secret=secrets.token_bytes(32))
+                           users=seed_users(users, flags.bcrypt_cost), jwt_secret=secrets.token_bytes(32),
+                           sentinels=tuple(sentinel_address(a) for a in sentinels or ()),
+                           sentinel_master=sentinel_master)
+
+
+def sentinel_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadInput(f"--sentinel {text}: not an address; allowed: HOST:PORT with a port from 1 to 65535")
+    return host, int(port)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -55,11 +65,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(redis_url: str, host: str, port: int, profile: str, flag_overrides: list[str], users: int,
-          workers: int, ready_file: Path | None) -> None:
+          workers: int, ready_file: Path | None, sentinels: list[str] | None = None,
+          sentinel_master: str = "harness-primary") -> None:
     """Serve until SIGTERM/SIGINT; the ready file is written once a request is answered."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the readiness poll is not news
-    settings = build_settings(redis_url, profile, flag_overrides, users)
+    settings = build_settings(redis_url, profile, flag_overrides, users, sentinels, sentinel_master)
     sock = bind_socket(host, port)
     real_port = int(sock.getsockname()[1])
     _announce_when_ready(host, real_port, ready_file)

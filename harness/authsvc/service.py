@@ -15,7 +15,7 @@ from harness.authsvc.api_errors import ApiError, invalid_credentials, invalid_to
 from harness.authsvc.flags import Flags
 from harness.authsvc.metrics import Metrics
 from harness.authsvc.redis_calls import RedisCalls
-from harness.authsvc.store import SessionRecord, SessionStore
+from harness.authsvc.store import ReplicaNotAcknowledged, SessionRecord, SessionStore
 from harness.authsvc.tokens import AccessClaims, TokenSigner, looks_like_opaque_token
 from harness.authsvc.users import PasswordChecker, UserTable
 from harness.authsvc.validation import RevocationLookup, TokenValidator
@@ -34,6 +34,8 @@ class ServiceSettings:
     flags: Flags
     users: UserTable
     jwt_secret: bytes
+    sentinels: tuple[tuple[str, int], ...] = ()   # a replicated Redis: its Sentinels (none: a lone Redis)
+    sentinel_master: str = "harness-primary"
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,11 @@ class AuthService:
         self.flags = flags
         self.metrics = metrics
         self.calls = RedisCalls(metrics=metrics, retry_backoff=flags.retry_backoff)
-        self.client = redis_calls.session_client(settings.redis_url, flags)
+        self.client = redis_calls.session_client(settings.redis_url, flags, settings.sentinels,
+                                                 settings.sentinel_master)
         self.validation_pool = redis_calls.validation_pool(settings.redis_url, flags)
-        self.store = SessionStore(client=self.client, calls=self.calls, flags=flags, metrics=metrics)
+        self.store = SessionStore(client=self.client, calls=self.calls, flags=flags, metrics=metrics,
+                                  replicated=bool(settings.sentinels))
         self.signer = TokenSigner(secret=settings.jwt_secret, access_ttl_s=flags.access_ttl_s)
         self.passwords = PasswordChecker(settings.users)
         lookup = RevocationLookup(pool=self.validation_pool, calls=RedisCalls(metrics, retry_backoff=False),
@@ -71,7 +75,7 @@ class AuthService:
 
     async def close(self) -> None:
         await self.store.drain_background(timeout_s=1.0)
-        await self.client.aclose()
+        await redis_calls.close_session_client(self.client)
         await self.validation_pool.disconnect()
         self.passwords.close()
 
@@ -134,6 +138,10 @@ class AuthService:
         """Await a store operation; a Redis failure becomes the response clear_errors asks for."""
         try:
             return await operation
+        except ReplicaNotAcknowledged as exc:
+            # Said plainly whatever clear_errors says: the session exists but a failover could lose it.
+            self._log_redis_failure(exc)
+            raise redis_failure(clear_errors=True) from exc
         except RedisError as exc:
             self._log_redis_failure(exc)
             raise redis_failure(self.flags.clear_errors) from exc

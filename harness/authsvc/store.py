@@ -86,12 +86,17 @@ class Rotation:
     refresh_token: str
 
 
+class ReplicaNotAcknowledged(RedisError):
+    """WAIT timed out with no replica holding the session: a failover now would lose it."""
+
+
 @dataclass
 class SessionStore:
     client: Redis
     calls: RedisCalls
     flags: Flags
     metrics: Metrics
+    replicated: bool = False   # the Redis has replicas (the service was given its Sentinels)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     # --- login -------------------------------------------------------------------------------------------------
@@ -128,11 +133,26 @@ class SessionStore:
         ttl = self.flags.session_ttl_s
         digest = token_digest(new.refresh_token)
         record = json.dumps({"user": new.user, "csrf": new.csrf_token})
-        async with self.client.pipeline(transaction=True) as pipe:
+        wait = self.flags.wait_for_replica and self.replicated
+        # WAIT counts the replicas that hold this connection's writes, so it must follow them on the same
+        # connection: a plain pipeline carrying MULTI ... EXEC and then WAIT, in one round trip.
+        async with self.client.pipeline(transaction=not wait) as pipe:
+            if wait:
+                pipe.execute_command("MULTI")
             pipe.set(session_key(new.session_id), record, ex=ttl)
             pipe.set(refresh_key(digest), json.dumps({"user": new.user, "sid": new.session_id}), ex=ttl)
             pipe.set(current_refresh_key(new.session_id), digest, ex=ttl)
-            await pipe.execute()
+            if wait:
+                pipe.execute_command("EXEC")
+                pipe.execute_command("WAIT", 1, self._replica_wait_ms())
+            replies = await pipe.execute()
+        if wait and int(replies[-1]) < 1:
+            self.metrics.redis_errors.labels("session_write", "ReplicaNotAcknowledged").inc()
+            raise ReplicaNotAcknowledged(f"no replica acknowledged the session within {self._replica_wait_ms()} ms")
+
+    def _replica_wait_ms(self) -> int:
+        # Under the socket timeout, so a slow replica reads as "not acknowledged", never as a Redis timeout.
+        return max(1, min(self.flags.replica_wait_ms, self.flags.redis_timeout_ms * 4 // 5))
 
     async def drain_background(self, timeout_s: float) -> None:
         """At shutdown: give pending fire-and-forget writes a moment, then cancel (they are logged as lost)."""

@@ -64,10 +64,11 @@ class Recorder:
                 error = text or str(exception)[:200]
         self.append(ts=ts, user_class=str(ctx.get("user_class", "")), kind=kind, name=name,
                     success=exception is None, latency_ms=float(response_time), status=status,
-                    error_kind=error_kind, error=error, service_ms=float(ctx.get("service_ms", response_time)))
+                    error_kind=error_kind, error=error, service_ms=float(ctx.get("service_ms", response_time)),
+                    session=str(ctx.get("session", "")))
 
     def append(self, *, ts: float, user_class: str, kind: str, name: str, success: bool, latency_ms: float,
-               status: int, error_kind: str, error: str, service_ms: float | None = None) -> None:
+               status: int, error_kind: str, error: str, service_ms: float | None = None, session: str = "") -> None:
         cols = self._columns
         cols["t"].append(ts - self.t0)
         cols["ts"].append(ts)
@@ -82,6 +83,7 @@ class Recorder:
         cols["error"].append(error)
         cols["worker"].append(self.worker)
         cols["service_ms"].append(latency_ms if service_ms is None else service_ms)
+        cols["session"].append(session)
         if len(cols["ts"]) >= self.max_rows and self.out_dir is not None:
             self.flush()
 
@@ -96,7 +98,8 @@ class Recorder:
         if count == 0:
             return
         for name in REQUEST_COLUMNS:
-            values = [ts - self.t0 for ts in columns["ts"]] if name == "t" else columns[name]
+            # A worker of an older harness sends no `session` column: those rows name no session.
+            values = [ts - self.t0 for ts in columns["ts"]] if name == "t" else columns.get(name, [""] * count)
             self._columns[name].extend(values)
         if len(self._columns["ts"]) >= self.max_rows:
             self.flush()

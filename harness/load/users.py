@@ -7,6 +7,7 @@ with `locust -f scenarios/login_users.py`, the same file works with Locust's def
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -139,6 +140,10 @@ class Session:
     def bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
 
+    def reference(self) -> str:
+        """What the records keep of the session: a digest that names it, never the secret itself."""
+        return hashlib.sha256(self.session_id.encode()).hexdigest()[:16]
+
 
 class AuthUser(FastHttpUser):
     """A client of the reference auth service; `via_edge` users go through the edge proxy."""
@@ -180,14 +185,15 @@ class AuthUser(FastHttpUser):
     # -- flows ---------------------------------------------------------------------------------------
 
     def record_flow(self, name: str, started: float, perf_start: float, status: int,
-                    failure: tuple[str, str] | None) -> None:
-        """Fire one FLOW row: success, or (error_kind, message) of the failing step."""
+                    failure: tuple[str, str] | None, session: Session | None = None) -> None:
+        """Fire one FLOW row: success, or (error_kind, message) of the failing step; and the session it used."""
         start_time, latency_ms, service_ms = arrivals.flow_timing(self, started, perf_start)
         self.environment.events.request.fire(
             request_type=FLOW_REQUEST_TYPE, name=name, response_time=latency_ms, response_length=0,
             exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
             context={**self.context(), "status": status, "service_ms": service_ms,
-                     "error_kind": "" if failure is None else failure[0]},
+                     "error_kind": "" if failure is None else failure[0],
+                     "session": session.reference() if session is not None else ""},
             start_time=start_time,
         )
 
@@ -214,19 +220,19 @@ class AuthUser(FastHttpUser):
             response, failure = self.step("GET", "/me", headers={"X-Session-ID": session.session_id})
         return (session if failure is None else None), response, failure
 
-    def one_step_flow(self, flow: str, method: str, path: str,
+    def one_step_flow(self, flow: str, method: str, path: str, session: Session | None = None,
                       **kwargs: Any) -> tuple[Any, tuple[str, str] | None]:
         """A flow that is one HTTP step: the request row and its flow row."""
         started, perf_start = time.time(), time.perf_counter()
         response, failure = self.step(method, path, **kwargs)
-        self.record_flow(flow, started, perf_start, response.status_code, failure)
+        self.record_flow(flow, started, perf_start, response.status_code, failure, session)
         return response, failure
 
     def login_flow(self) -> Session | None:
         """The login flow: login then /me; it succeeds only if both do."""
         started, perf_start = time.time(), time.perf_counter()
         session, response, failure = self.login_then_me()
-        self.record_flow("login", started, perf_start, response.status_code, failure)
+        self.record_flow("login", started, perf_start, response.status_code, failure, session)
         return session
 
     def refreshes_at_once(self, refresh_token: str, callers: int,
@@ -263,7 +269,12 @@ class AuthUser(FastHttpUser):
 
     def session_flow(self, session: Session) -> bool:
         """Use an existing session (GET /me): a `session` flow row; session_not_found means it was lost."""
-        return self.one_step_flow("session", "GET", "/me", headers={"X-Session-ID": session.session_id})[1] is None
+        return self.session_flow_failure(session) is None
+
+    def session_flow_failure(self, session: Session) -> tuple[str, str] | None:
+        """The session flow, returning its failure (error_kind, message), or None when the session answered."""
+        return self.one_step_flow("session", "GET", "/me", session=session,
+                                  headers={"X-Session-ID": session.session_id})[1]
 
     def login_with_retry_after(self, budget_s: float) -> Session | None:
         """Login flow that honours 503 + Retry-After (what a client can do once errors are clear)."""
@@ -275,7 +286,7 @@ class AuthUser(FastHttpUser):
             if wait is None or time.monotonic() + wait > deadline:
                 break
             gevent.sleep(wait)
-        self.record_flow("login", started, perf_start, response.status_code, failure)
+        self.record_flow("login", started, perf_start, response.status_code, failure, session)
         return session
 
 

@@ -10,6 +10,7 @@ from harness.analysis.run_analysis import RunAnalysis, VariantResult
 from harness.report import fmt, text
 from harness.report.charts import Chart
 from harness.report.colours import VERDICT_COLOURS, variant_colours
+from harness.report.failover import failover_sentences
 from harness.report.objectives import objectives_html
 
 BANNER_PASS, BANNER_FAIL = "#1A7F37", "#CF222E"
@@ -55,6 +56,7 @@ def render_html(analysis: RunAnalysis, charts: list[Chart]) -> str:
         "<h2>Before vs after</h2>", pairs_table(analysis),
         "<h2>Phases</h2>", phases_table(analysis, colours),
         "<h2>Recovery after each fault</h2>", recovery_table(analysis, colours),
+        *(f"<p>{escape(sentence)}</p>" for sentence in failover_sentences(analysis)),
         "<h2>Latency per request and flow</h2>", latency_tables(analysis, colours),
         "<h2>Fault timeline</h2>", fault_table(analysis),
         "<h2>Manifest</h2>", manifest_section(analysis),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.analysis.run_analysis import RunAnalysis
 from harness.analysis.stats import Verdict
 from harness.report import fmt, text
+from harness.report.failover import failover_sentences
 from harness.report.objectives import method_sentence, objective_lines
 
 
@@ -42,6 +43,8 @@ def render_markdown(analysis: RunAnalysis) -> str:
         lines += ["", *[f"- {name}: “{r.label}” ended at {r.ended_s:.0f} s; "
                         + (f"recovered in {fmt.seconds(r.recovery_s)}" if r.recovered else r.note)
                         for name, r in recoveries]]
+    if failovers := failover_sentences(analysis):
+        lines += ["", *[f"- {sentence}" for sentence in failovers]]
     if analysis.records.problems:
         lines += ["", "Problems reading the records:", *[f"- {p}" for p in analysis.records.problems]]
     return "\n".join(lines) + "\n"

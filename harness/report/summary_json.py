@@ -75,6 +75,7 @@ def variant_dict(v: VariantResult) -> dict:
         "rate_verdict": None if v.rate_verdict is None else v.rate_verdict.value,
         "objectives": [r.to_dict() for r in v.objectives],
         "arrivals": None if v.arrivals is None else v.arrivals.to_dict(),
+        "failover": v.failover.to_dict() if v.failover is not None else None,
     }
 
 

@@ -6,6 +6,7 @@ requests (through toxiproxy-python), which must not load before locust in a proc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +63,15 @@ def start_fault_proxy(log_dir: Path, host: str = "127.0.0.1", seed: int | None =
 
 def start_authsvc(redis_url: str, log_dir: Path, profile: str = "fixed", flags: dict[str, str] | None = None,
                   users: int = 1000, workers: int = 1, host: str = "127.0.0.1",
-                  timeout: float = 30.0, name: str = "authsvc", die_with_parent: bool = True) -> ServerProcess:
-    """The reference auth service on a free port, its Redis at `redis_url`."""
+                  timeout: float = 30.0, name: str = "authsvc", die_with_parent: bool = True,
+                  sentinels: Sequence[str] = (), sentinel_master: str | None = None) -> ServerProcess:
+    """The reference auth service on a free port, its Redis at `redis_url` (or found through `sentinels`)."""
     args = ["authsvc", "--redis-url", redis_url, "--host", host, "--port", "0", "--profile", profile,
             "--users", str(users), "--workers", str(workers)]
+    for address in sentinels:
+        args += ["--sentinel", address]
+    if sentinel_master is not None:
+        args += ["--sentinel-master", sentinel_master]
     for key, value in (flags or {}).items():
         args += ["--flag", f"{key}={value}"]
     return _start_harness_server(name, args, log_dir, timeout, die_with_parent)

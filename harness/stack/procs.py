@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import signal
@@ -20,10 +21,10 @@ from harness.errors import StackError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent(death_signal: int = signal.SIGTERM) -> None:  # pragma: no cover - between fork and exec
     # A child of a harness that is killed with -9 must not outlive it (and keep faults in place).
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, death_signal)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -57,6 +58,8 @@ class ManagedProcess:
     env: dict[str, str] | None = None
     die_with_parent: bool = True
     cwd: Path | None = None
+    # SIGKILL for a process a fault may SIGSTOP: a stopped process holds a SIGTERM pending for ever.
+    death_signal: int = signal.SIGTERM
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -86,7 +89,7 @@ class ManagedProcess:
                     cwd=self.cwd,
                     # Own process group: a terminal's Ctrl-C reaches the harness, which stops children in order.
                     start_new_session=True,
-                    preexec_fn=_die_with_parent if self.die_with_parent else None,
+                    preexec_fn=functools.partial(_die_with_parent, self.death_signal) if self.die_with_parent else None,
                 )
             except OSError as exc:
                 raise StackError(f"{self.name}: cannot start {self.command[0]}: {exc.strerror}") from exc

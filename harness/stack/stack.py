@@ -18,6 +18,7 @@ from harness.errors import BadInput, HarnessError, StackError
 from harness.faults import FaultProxyClient
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
+from harness.stack.sentinel import SentinelSettings, SentinelTopology
 from harness.stack.service import Placeholders, ServiceCommand, host_port_of, start_command_service, wait_service_ready
 
 FAULT_PROXY_KINDS = ("embedded", "binary")
@@ -66,6 +67,7 @@ class StackSpec:
     run_dir: Path | None = None
     redis_upstream: str | None = None    # an existing Redis behind the `redis` proxy; None: a throwaway one
     redis_listen: str | None = None      # where the `redis` proxy listens; None: a free port
+    sentinel: SentinelSettings | None = None  # [redis] topology = "sentinel": primary, replicas, three Sentinels
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Stack:
 
     spec: StackSpec
     redis: RedisServer | None = None
+    topology: SentinelTopology | None = None
     fault_proxy_process: ManagedProcess | None = None
     fault_proxy_url: str = ""
     client: FaultProxyClient | None = None
@@ -104,6 +107,11 @@ class Stack:
         return self
 
     def _start_redis(self) -> None:
+        if self.spec.sentinel is not None:
+            self.topology = SentinelTopology(self.spec.sentinel, self._proxy, self.spec.log_dir, self.bind_host,
+                                             die_with_parent=not self.spec.detached).start()
+            self.redis_proxy_address = self.topology.primary_proxy_address   # it made the `redis` proxy
+            return
         if self.spec.redis_upstream is not None:
             return  # an existing Redis: the run only reaches it through the `redis` proxy
         self.redis = RedisServer(log_dir=self.spec.log_dir, host=self.bind_host,
@@ -161,8 +169,9 @@ class Stack:
             tmp.replace(self.spec.state_file)
 
     def _start_service(self) -> None:
-        upstream = self.spec.redis_upstream or (self.redis.address if self.redis else "")
-        self.redis_proxy_address = self._proxy("redis", upstream, self.spec.redis_listen)
+        if self.topology is None:   # a Sentinel topology made its `redis` proxy itself
+            upstream = self.spec.redis_upstream or (self.redis.address if self.redis else "")
+            self.redis_proxy_address = self._proxy("redis", upstream, self.spec.redis_listen)
         if self.spec.service_command is not None:
             self._start_command_service(self.spec.service_command)
         elif self.spec.service_url is not None:
@@ -185,11 +194,14 @@ class Stack:
         server = start_authsvc(f"redis://{self.redis_proxy_address}/0", self.spec.log_dir,
                                profile=self.spec.profile, flags=self.spec.flags, users=self.spec.service_users,
                                workers=self.spec.service_workers, host=self.bind_host,
-                               die_with_parent=not self.spec.detached)
+                               die_with_parent=not self.spec.detached,
+                               sentinels=self.topology.sentinel_addresses if self.topology else (),
+                               sentinel_master=self.topology.master_name if self.topology else None)
         self.service_process, self.service_url = server.process, server.url
 
     def processes(self) -> list[ManagedProcess]:
-        procs = [self.service_process, self.fault_proxy_process, self.redis.process if self.redis else None]
+        procs = [self.service_process, self.fault_proxy_process, self.redis.process if self.redis else None,
+                 *(self.topology.processes() if self.topology else [])]
         return [p for p in procs if p is not None]
 
     def stop(self, fast: bool = False) -> None:
@@ -206,6 +218,8 @@ class Stack:
             self.fault_proxy_process.stop(timeout)
         if self.redis is not None:
             self.redis.stop()
+        if self.topology is not None:
+            self.topology.stop()
 
 
 def restore_proxies(client: FaultProxyClient, created: list[str], replaced: dict[str, dict[str, Any]]) -> None:
