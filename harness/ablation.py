@@ -20,6 +20,7 @@ from harness.scenario import Scenario, Variant, flag_text
 from harness.scenario_service import ServiceOverride
 
 ABLATION_JSON = "ablation.json"
+REPLICATED_ONLY = ("sentinel_discovery", "wait_for_replica")
 ABLATION_MD = "ablation.md"
 
 
@@ -71,7 +72,10 @@ def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
               for name in {*buggy.client, *fixed.client}
               if buggy.client.get(name, False) != fixed.client.get(name, False)}
     if scenario.service_for("buggy").is_reference:
-        toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service_fix_flags().items()]
+        service = service_fix_flags()
+        if scenario.redis.topology != "sentinel":   # these fixes act only on a replicated Redis: no steps for them
+            service = {name: values for name, values in service.items() if name not in REPLICATED_ONLY}
+        toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service.items()]
     else:
         # Your own service's fixes are its environment; a different command or url is a build, not a flag.
         toggles = [("env", name, off, on) for name, (off, on) in env_fix_flags(scenario).items()]

@@ -56,14 +56,18 @@ def lost_sessions(rows: pd.DataFrame) -> tuple[int, int, list[str]]:
     """(sessions checked after their login, sessions lost, the lost ones' digests, first few)."""
     if SESSION not in rows.columns:
         return 0, 0, []
-    flows = rows[(rows[col.KIND] == KIND_FLOW) & (rows[SESSION].fillna("").astype(str) != "")]
-    created = flows[(flows[col.NAME] == "login") & flows[col.SUCCESS]].groupby(SESSION, observed=True)[col.T].min()
-    used = flows[flows[col.NAME] == SESSION_FLOW]
-    used = used.assign(created_t=used[SESSION].map(created)).dropna(subset=["created_t"])
-    used = used[used[col.T] > used["created_t"]]
-    lost = used[used[col.ERROR_KIND].astype(str) == LOST_KIND]
-    names = sorted(lost[SESSION].astype(str).unique())
-    return int(used[SESSION].nunique()), len(names), names[:EXAMPLES]
+    flows = rows[rows[col.KIND] == KIND_FLOW]
+    sessions = flows[SESSION].fillna("").astype(str)
+    logins = flows[(flows[col.NAME] == "login") & flows[col.SUCCESS] & (sessions != "")]
+    created = logins[col.T].astype("float64").groupby(sessions[logins.index].to_numpy()).min()
+    used = flows[(flows[col.NAME] == SESSION_FLOW) & (sessions != "")]
+    used_sessions = sessions[used.index]
+    created_t = used_sessions.map(created).astype("float64")
+    after = (used[col.T].astype("float64") > created_t).to_numpy()
+    checked = used_sessions[after]
+    lost = checked[(used[col.ERROR_KIND].astype(str) == LOST_KIND).to_numpy()[after]]
+    names = sorted(lost.unique())
+    return int(checked.nunique()), len(names), names[:EXAMPLES]
 
 
 def recovery_after(rows: pd.DataFrame, failover_t: float, metric: str, end_s: float) -> float | None:
@@ -84,13 +88,16 @@ def failover_outcome(variant: str, rows: pd.DataFrame, events: list[FaultEvent],
                      max_lost: int | None) -> FailoverOutcome | None:
     """The outcome for one variant, or None when it had neither a failover nor session flows."""
     failovers = sorted(e.t for e in events if e.variant == variant and e.type == FAILOVER and e.action == "apply")
-    has_sessions = SESSION in rows.columns and bool((rows[SESSION].fillna("").astype(str) != "").any())
-    if not failovers and not has_sessions:
+    named = rows[SESSION].fillna("").astype(str) != "" if SESSION in rows.columns else None
+    # Every login flow names its session; only `session` flows that reuse one make losses observable.
+    reused = named is not None and bool((named & (rows[col.KIND] == KIND_FLOW)
+                                         & (rows[col.NAME] == SESSION_FLOW)).any())
+    if not failovers and not reused:
         return None
     created = 0
-    if has_sessions:
-        logins = rows[(rows[col.KIND] == KIND_FLOW) & (rows[col.NAME] == "login") & rows[col.SUCCESS]]
-        created = int(logins[SESSION].fillna("").astype(str).replace("", pd.NA).dropna().nunique())
+    if named is not None:
+        logins = rows[named & (rows[col.KIND] == KIND_FLOW) & (rows[col.NAME] == "login") & rows[col.SUCCESS]]
+        created = int(logins[SESSION].astype(str).nunique())
     checked, lost, examples = lost_sessions(rows)
     at = failovers[0] if failovers else None
     recovery = recovery_after(rows, at, metric, end_s) if at is not None else None

@@ -353,9 +353,19 @@ class SentinelTopology:
 
     def _restart_as_replica(self, node: RedisNode) -> None:
         # Straight back as a replica of the new primary: an empty primary, even briefly, would take writes.
-        primary = self.primary_announce()
-        node.start(replicaof=primary if primary != node.announce else None)
+        # Should the Sentinels not agree on one yet, it starts alone and they convert it once they do.
+        primary = self._agreed_primary(other_than=node.announce, timeout_s=self.settings.failover_timeout_ms / 1000)
+        node.start(replicaof=primary)
         self._note_pid(node.process)
+
+    def _agreed_primary(self, other_than: str, timeout_s: float) -> str | None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            primary = self.primary_announce()
+            if primary is not None and primary != other_than:
+                return primary
+            time.sleep(0.05)
+        return None
 
     def processes(self) -> list[ManagedProcess]:
         nodes: list[RedisNode | SentinelNode] = [*self.data_nodes, *self.sentinels]

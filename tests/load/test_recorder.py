@@ -31,7 +31,8 @@ def test_request_rows_are_written_in_the_record_schema(tmp_path: Path) -> None:
     rows = table.to_pylist()
     assert rows[0] == {"t": 1.0, "ts": 1001.0, "variant": "buggy", "user_class": "WebUser", "kind": "request",
                        "name": "/login", "success": True, "latency_ms": 12.5, "status": 200, "error_kind": "",
-                       "error": "", "worker": "local", "service_ms": 12.5}
+                       "error": "", "worker": "local", "service_ms": 12.5,
+                       "session": ""}
     assert rows[1]["success"] is False
     assert rows[1]["error_kind"] == "session_not_found"
     assert rows[1]["status"] == 401

@@ -14,7 +14,7 @@ VARIANT_KEYS = {"expect", "verdict", "shown", "status", "profile", "flags", "dur
                 "failures_by_kind", "top_errors", "requests", "requests_per_s", "latency", "phases",
                 "fault_windows", "recovery", "timeline", "verdict_method", "stopped", "judged_by", "wilson",
                 "correlation", "rate_verdict",
-                "objectives", "arrivals"}
+                "objectives", "arrivals", "failover"}
 RATE_KEYS = {"flows", "successes", "failures", "success_rate", "ci_low", "ci_high", "confidence"}
 
 

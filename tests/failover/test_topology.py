@@ -1,0 +1,95 @@
+"""The Sentinel topology against the reference service: pause, failover, replication lag and lost sessions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from harness.errors import StackError
+from harness.stack.sentinel import MASTER_NAME, SentinelSettings
+from harness.stack.stack import Stack, StackSpec
+
+from .helpers import DOWN_AFTER_MS, PROMOTION_TIMEOUT_S, all_gone, log_in, sentinel_stack, topology_pids, wait_until
+
+SESSIONS = 25
+
+
+def config_epochs(stack: Stack) -> set[int]:
+    """Each Sentinel's config epoch of the primary: 0 until a failover has happened."""
+    epochs = set()
+    for address in stack.topology.sentinel_addresses:
+        host, _, port = address.rpartition(":")
+        client = redis.Redis(host=host, port=int(port), socket_timeout=1, decode_responses=True)
+        try:
+            epochs.add(int(client.sentinel_master(MASTER_NAME)["config-epoch"]))
+        finally:
+            client.close()
+    return epochs
+
+
+def lost_after_failover(stack: Stack, latency_ms: int) -> tuple[int, int]:
+    """Log in SESSIONS times under replication latency, kill the primary at once, and after the promotion
+    count the sessions handed out that are gone: (handed out, lost)."""
+    stack.client.add_toxic("replication-1", "lag", "latency", "downstream", 1.0, {"latency": latency_ms})
+    with httpx.Client(base_url=stack.service_url, timeout=10) as client:
+        sessions = [r.json()["session_id"] for n in range(SESSIONS) if (r := log_in(client, n)).status_code == 200]
+        old = stack.topology.primary_announce()
+        stack.topology.apply("failover")
+        stack.topology.wait_for_promotion(old, PROMOTION_TIMEOUT_S)
+        statuses = []
+        for session in sessions:
+            deadline = time.monotonic() + PROMOTION_TIMEOUT_S
+            # Until the service has found the new primary, /me answers 503; then 200 or 401 (lost).
+            while (status := client.get("/me", headers={"X-Session-ID": session}).status_code) == 503:
+                assert time.monotonic() < deadline, "the service did not find the new primary"
+                time.sleep(0.05)
+            statuses.append(status)
+    assert set(statuses) <= {200, 401}
+    return len(sessions), statuses.count(401)
+
+
+def test_pause_shorter_than_down_after_and_lag_without_wait(tmp_path: Path) -> None:
+    """A pause shorter than down-after promotes nothing; under lag, without WAIT, a failover loses sessions."""
+    stack = sentinel_stack(tmp_path, flags={"wait_for_replica": "false"})
+    try:
+        primary = stack.topology.primary_announce()
+        stack.topology.apply("pause")
+        time.sleep(DOWN_AFTER_MS / 1000 / 3)   # the fault itself: frozen for a third of down-after
+        stack.topology.undo("pause")
+        # Watch for three down-after periods (a promotion here takes about 2.4 s from the pause).
+        deadline = time.monotonic() + 3 * DOWN_AFTER_MS / 1000
+        while time.monotonic() < deadline:
+            assert stack.topology.primary_announce() == primary and config_epochs(stack) == {0}
+            time.sleep(0.1)
+
+        handed_out, lost = lost_after_failover(stack, latency_ms=1500)
+        assert handed_out == SESSIONS and lost > 0
+    finally:
+        stack.stop()
+    assert all_gone(topology_pids(tmp_path))
+
+
+def test_lag_with_wait_for_replica_loses_no_session(tmp_path: Path) -> None:
+    """With WAIT 1 after the write, every session handed out survives the failover (or login said 503)."""
+    stack = sentinel_stack(tmp_path, flags={"wait_for_replica": "true"})
+    try:
+        handed_out, lost = lost_after_failover(stack, latency_ms=100)
+        assert handed_out > 0 and lost == 0
+    finally:
+        stack.stop()
+    assert all_gone(topology_pids(tmp_path))
+
+
+def test_a_stack_that_fails_to_start_stops_every_redis_and_sentinel(tmp_path: Path) -> None:
+    """The service refuses its flags after the topology is up: every Redis and Sentinel is stopped anyway."""
+    spec = StackSpec(log_dir=tmp_path, flags={"replica_wait_ms": "0"}, service_users=5, with_edge=False,
+                     sentinel=SentinelSettings(replicas=1, down_after_ms=DOWN_AFTER_MS))
+    with pytest.raises(StackError):
+        Stack(spec).start()
+    pids = topology_pids(tmp_path)
+    assert len(pids) == 5   # primary, replica, three Sentinels
+    wait_until(lambda: all_gone(pids), 5, "every Redis and Sentinel exits")
