@@ -6,6 +6,7 @@ Every problem becomes one ScenarioError line naming the file, the field path and
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -362,7 +363,10 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _topology_faults(self) -> Scenario:
-        """Process faults and replica proxies exist only in a Sentinel topology, and only up to its replicas."""
+        """Process faults, replica proxies and Sentinel placeholders exist only in a Sentinel topology."""
+        services = json.dumps(self.model_dump(mode="json", include={"service", "variants"}))
+        if "{sentinel_" in services and self.redis.topology != "sentinel":
+            raise ValueError("{sentinel_addresses} and {sentinel_master} need [redis] topology = \"sentinel\"")
         for index, fault in enumerate(self.faults):
             match = _TOPOLOGY_PROXY.fullmatch(fault.proxy)
             needs = fault.action or (match and fault.proxy)

@@ -27,7 +27,8 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else parse_duration(value)
 
 
-PLACEHOLDERS = ("port", "host", "redis_url", "redis_host", "redis_port", "variant", "run_dir")
+PLACEHOLDERS = ("port", "host", "redis_url", "redis_host", "redis_port", "variant", "run_dir",
+                "sentinel_addresses", "sentinel_master")   # these two with [redis] topology = "sentinel" only
 
 
 def placeholder_names(text: str) -> list[str]:

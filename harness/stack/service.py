@@ -54,11 +54,14 @@ class Placeholders:
     redis_port: int
     variant: str
     run_dir: Path
+    sentinel_addresses: str = ""   # HOST:PORT,HOST:PORT,... of a Sentinel topology's Sentinels
+    sentinel_master: str = ""      # the master name they monitor
 
     def values(self) -> dict[str, str]:
         return {"port": str(self.port), "host": self.host, "redis_url": self.redis_url,
                 "redis_host": self.redis_host, "redis_port": str(self.redis_port), "variant": self.variant,
-                "run_dir": str(self.run_dir)}
+                "run_dir": str(self.run_dir), "sentinel_addresses": self.sentinel_addresses,
+                "sentinel_master": self.sentinel_master}
 
     @property
     def redis_url(self) -> str:

@@ -184,7 +184,9 @@ class Stack:
         redis_host, _, redis_port = self.redis_proxy_address.rpartition(":")
         values = Placeholders(port=free_port(self.bind_host), host=self.bind_host, redis_host=redis_host,
                               redis_port=int(redis_port), variant=self.spec.variant,
-                              run_dir=(self.spec.run_dir or self.spec.log_dir).resolve())
+                              run_dir=(self.spec.run_dir or self.spec.log_dir).resolve(),
+                              sentinel_addresses=",".join(self.topology.sentinel_addresses) if self.topology else "",
+                              sentinel_master=self.topology.master_name if self.topology else "")
         self.service_process, self.service_url = start_command_service(
             command, values, self.spec.log_dir, die_with_parent=not self.spec.detached)
 

@@ -78,3 +78,10 @@ def test_logins_still_failing_at_the_end_did_not_recover() -> None:
     events = [FaultEvent(t=10.0, variant="v", fault=0, label="failover", action="apply", type="failover")]
     outcome = failover_outcome("v", frame, events, "login", end_s=40.0, max_lost=None)
     assert outcome is not None and outcome.recovery_s is None and outcome.within_target is None
+
+
+def test_sentinel_placeholders_need_the_sentinel_topology() -> None:
+    command = {"command": "python app.py --port {port} --sentinels {sentinel_addresses}"}
+    with pytest.raises(ScenarioError, match=r"\{sentinel_addresses\} and \{sentinel_master\} need \[redis\]"):
+        parse_scenario({"service": command}, "x.toml")
+    assert parse_scenario({"service": command, "redis": SENTINEL}).service.command[-1] == "{sentinel_addresses}"
