@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--down-after-ms", type=int, default=2000)
-    parser.add_argument("--failover-timeout-ms", type=int, default=5000)
+    parser.add_argument("--failover-timeout-ms", type=int, default=180_000)
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sentinel-bench-") as tmp:

@@ -185,7 +185,7 @@ class RedisUnderService(Strict):
     topology: Literal["single", "sentinel"] = "single"
     replicas: int = Field(1, ge=1, le=9)
     down_after_ms: int = Field(1000, ge=100, le=600_000)       # Sentinel's down-after-milliseconds
-    failover_timeout_ms: int = Field(5000, ge=1000, le=3_600_000)
+    failover_timeout_ms: int = Field(180_000, ge=1000, le=3_600_000)   # Sentinel's default; see docs/failover.md
 
     @model_validator(mode="after")
     def _own_or_sentinel(self) -> RedisUnderService:

@@ -115,6 +115,10 @@ def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: P
     from harness.stack.service import service_settings
     from harness.stack.stack import Stack, StackSpec
 
+    if scenario.redis.topology == "sentinel":
+        # Its processes are tied to the run's life (a restart thread, a temporary folder per Sentinel config).
+        raise BadInput('harness up: [redis] topology = "sentinel" runs under harness run only; '
+                       "allowed here: the single Redis (leave topology out)")
     chosen = scenario.variants[variant]
     flags = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in chosen.flags.items()}
     spec = StackSpec(log_dir=log_dir, profile=chosen.profile, flags=flags, service_users=scenario.service.users,

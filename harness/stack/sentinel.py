@@ -42,7 +42,9 @@ class SentinelSettings:
 
     replicas: int = 1
     down_after_ms: int = 1000
-    failover_timeout_ms: int = 5000
+    # Sentinel's own default. It is also how long Sentinel leaves a replica replicating from an address other
+    # than the primary's before it "fixes" it: the replication-N proxies shape replication only that long.
+    failover_timeout_ms: int = 180_000
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -354,7 +356,8 @@ class SentinelTopology:
     def _restart_as_replica(self, node: RedisNode) -> None:
         # Straight back as a replica of the new primary: an empty primary, even briefly, would take writes.
         # Should the Sentinels not agree on one yet, it starts alone and they convert it once they do.
-        primary = self._agreed_primary(other_than=node.announce, timeout_s=self.settings.failover_timeout_ms / 1000)
+        primary = self._agreed_primary(other_than=node.announce,
+                                       timeout_s=min(30.0, self.settings.failover_timeout_ms / 1000))
         node.start(replicaof=primary)
         self._note_pid(node.process)
 

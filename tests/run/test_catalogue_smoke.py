@@ -21,7 +21,8 @@ CATALOGUE = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 def test_the_catalogue_has_a_scenario_per_incident() -> None:
     assert CATALOGUE == ["app-bootstrap-race", "mobile-latency", "node-session-service", "peak-hour",
-                         "peak-refresh-storm", "pool-exhaustion", "redis-outage", "refresh-storm",
+                         "peak-refresh-storm", "pool-exhaustion", "redis-failover",
+                         "redis-outage", "refresh-storm",
                          "slow-redis-session-creation"]
     for name in CATALOGUE:
         text = (SCENARIOS / f"{name}.toml").read_text()
