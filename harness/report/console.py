@@ -10,6 +10,7 @@ from rich.text import Text
 
 from harness.analysis.run_analysis import RunAnalysis
 from harness.report import fmt, text
+from harness.report.failover import failover_sentences
 from harness.report.objectives import objective_lines
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "not judged": "bold red"}
@@ -45,4 +46,6 @@ def print_summary(analysis: RunAnalysis, report_path: str, console: Console | No
     for line in objective_lines(analysis):
         console.print(line, markup=False, highlight=False)
     style = "bold green" if analysis.all_shown else "bold red"
+    for sentence in failover_sentences(analysis):
+        console.print(sentence, markup=False, highlight=False)
     console.print(Text(text.headline(analysis), style=style), Text(f" ·  report: {report_path}"))
