@@ -3,8 +3,8 @@ to apply a toxic for a `with` block and to run a short real login load.
 
 Registered through the `pytest11` entry point, so `pip install` makes them available. Every fixture stops
 what it started, by PID, and removes what it added to a fault proxy, even when the test fails.
-requests and toxiproxy (through harness.faults) are imported inside functions only: loaded before locust
-in one process they break it.
+HTTP clients (httpx through harness.faults, requests) are imported inside functions only: loaded before
+locust in one process they break it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from harness import __version__
-from harness.errors import BadInput, FaultNotApplied, HarnessError
+from harness.errors import BadInput, FaultNotApplied, HarnessError, StackError
 from harness.load.capacity import check_descriptors
 from harness.load.open_model import locust_open_model, open_model_entry, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
@@ -280,6 +280,8 @@ class Experiment:
         status, exit_code = "completed", 0
         try:
             for name, variant in scenario.variants.items():
+                if manifest.data.get("rollback_failed"):
+                    break  # faults may still be in place on that fault proxy: no later variant can be trusted
                 try:
                     VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
                                run_dir=run_dir, manifest=manifest, options=self.options,
@@ -298,6 +300,9 @@ class Experiment:
             manifest.data["error"] = str(exc)
             self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         finally:
+            if manifest.data.get("rollback_failed") and status != "interrupted":
+                status, exit_code = "failed", StackError.exit_code
+                manifest.data.setdefault("error", manifest.data["rollback_failed"][0])
             manifest.data.update(status=status, ended_at=utc_iso())
             manifest.save()
         if status == "interrupted":
@@ -545,12 +550,32 @@ class VariantRun:
             raise
 
     def _rollback_and_stop(self, fast: bool) -> None:
-        """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack."""
-        if self.timeline is not None:
-            for failure in self.timeline.rollback():
-                self._warn(f"{self.name}: rollback: {failure}")
-        if self.locust is not None:
-            self.locust.kill() if fast else self.locust.stop()
-        if self.stack is not None:
-            self.stack.stop(fast=fast)
+        """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack. Every
+        fault proxy call in here waits its timeout at most, all of them together ROLLBACK_BOUND_S."""
+        from harness.faults import ROLLBACK_BOUND_S
 
+        client = self.stack.client if self.stack is not None else None
+        failures: list[str] = []
+        with client.bounded(ROLLBACK_BOUND_S) if client is not None else contextlib.nullcontext():
+            if self.timeline is not None:
+                failures += self.timeline.rollback()
+            if self.locust is not None:
+                self.locust.kill() if fast else self.locust.stop()
+            if self.stack is not None:
+                failures += self.stack.stop(fast=fast)
+        if failures:
+            self._report_rollback_failure(failures)
+
+    def _report_rollback_failure(self, failures: list[str]) -> None:
+        """One line: what was left in place and the command that clears it (an embedded proxy took it along)."""
+        from harness.faults import reset_hint
+
+        url = self.stack.fault_proxy_url
+        if self.stack.fault_proxy_process is not None:
+            self._warn(f"{self.name}: rollback: {failures[0]} (the fault proxy was stopped with its faults)")
+            return
+        line = one_line(f"{self.name}: could not roll back at {url}: {failures[0]}; {len(failures)} "
+                        f"action(s) left undone; {reset_hint(url)}")
+        self.manifest.data.setdefault("rollback_failed", []).append(line)
+        self.manifest.data["warnings"].append(line)
+        self.console.print(f"harness: {line}", style="red", markup=False, highlight=False, soft_wrap=True)

@@ -80,21 +80,26 @@ def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:
     """Remove the run's toxics, re-enable what it disabled, delete the proxies it made and restore those it
     replaced (which also drops the edge network-profile toxics on them); returns what was done."""
     from harness.errors import HarnessError
-    from harness.faults import FaultProxyClient
+    from harness.faults import FaultProxyClient, reset_hint
     from harness.stack.stack import restore_proxies
 
     client, done = FaultProxyClient(fault_proxy_url), []
-    for fault in open_faults(run_dir / FAULTS):
-        with contextlib.suppress(HarnessError):
-            if fault.toxic is None:
-                client.set_enabled(fault.proxy, True)
-            else:
-                client.remove_toxic(fault.proxy, fault.toxic)
-            done.append(f"undid {fault.toxic or 'down'} on {fault.proxy}")
-    with contextlib.suppress(OSError, ValueError):
-        state = json.loads((run_dir / FAULT_PROXY_STATE).read_text())
-        restore_proxies(client, state.get("created", []), state.get("replaced", {}))
-        done.append(f"deleted proxies {state.get('created', [])}, restored {sorted(state.get('replaced', {}))}")
+    with client.bounded():  # a fault proxy that stops answering must not keep the watchdog forever
+        for fault in open_faults(run_dir / FAULTS):
+            try:
+                if fault.toxic is None:
+                    client.set_enabled(fault.proxy, True)
+                else:
+                    client.remove_toxic(fault.proxy, fault.toxic)
+                done.append(f"undid {fault.toxic or 'down'} on {fault.proxy}")
+            except HarnessError as exc:
+                done.append(f"could not undo {fault.toxic or 'down'} on {fault.proxy}: {exc}; "
+                            f"{reset_hint(fault_proxy_url)}")
+        with contextlib.suppress(OSError, ValueError):
+            state = json.loads((run_dir / FAULT_PROXY_STATE).read_text())
+            failed = restore_proxies(client, state.get("created", []), state.get("replaced", {}))
+            done.append(f"deleted proxies {state.get('created', [])}, restored {sorted(state.get('replaced', {}))}"
+                        + (f"; {len(failed)} not done: {failed[0]}; {reset_hint(fault_proxy_url)}" if failed else ""))
     return done
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import shutil
@@ -206,14 +205,15 @@ class Stack:
                  *(self.topology.processes() if self.topology else [])]
         return [p for p in procs if p is not None]
 
-    def stop(self, fast: bool = False) -> None:
-        """Service first (it talks to Redis through the proxy), then the proxy, then Redis."""
-        timeout = 0.5 if fast else 5.0
+    def stop(self, fast: bool = False) -> list[str]:
+        """Service first (it talks to Redis through the proxy), then the proxy, then Redis. Returns what
+        could not be put back on an external fault proxy."""
+        timeout, failures = (0.5 if fast else 5.0), []
         if self.service_process is not None:
             self.service_process.stop(timeout)
         if self.client is not None and self.fault_proxy_process is None:
             # An external Toxiproxy outlives the run: remove the proxies this run made there.
-            restore_proxies(self.client, self.created_proxies, self.replaced_proxies)
+            failures = restore_proxies(self.client, self.created_proxies, self.replaced_proxies)
             self.created_proxies, self.replaced_proxies = [], {}
             self._save_state()
         if self.fault_proxy_process is not None:
@@ -222,15 +222,23 @@ class Stack:
             self.redis.stop()
         if self.topology is not None:
             self.topology.stop()
+        return failures
 
 
-def restore_proxies(client: FaultProxyClient, created: list[str], replaced: dict[str, dict[str, Any]]) -> None:
-    """Delete the proxies a stack created on an external fault proxy and put back those it replaced."""
+def restore_proxies(client: FaultProxyClient, created: list[str], replaced: dict[str, dict[str, Any]]) -> list[str]:
+    """Delete the proxies a stack created on an external fault proxy and put back those it replaced;
+    returns what could not be done."""
+    failures = []
     for name in created:
-        with contextlib.suppress(HarnessError):
+        try:
             client.delete_proxy(name)
+        except HarnessError as exc:
+            failures.append(str(exc))
     for name, original in replaced.items():
-        with contextlib.suppress(HarnessError):
+        try:
             client.create_proxy(name, original["upstream"], listen=original["listen"])
             if not original.get("enabled", True):
                 client.set_enabled(name, False)
+        except HarnessError as exc:
+            failures.append(str(exc))
+    return failures

@@ -1,0 +1,147 @@
+"""Every call the harness makes to a fault proxy is bounded (#12 part 3): a fault proxy that stops answering
+(SIGSTOP, as a stopped container or a Toxiproxy under load) costs a call its timeout and a rollback its bound,
+and a run that could not roll back says so in one line with the `harness reset` to run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.faults import ROLLBACK_BOUND_S, FaultProxyClient, FaultProxyUnanswered
+from harness.stack import start_fault_proxy
+from harness.stack.procs import pid_alive
+from tests.integrations.test_crash_safety import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+DURATION_S = 12
+
+SCENARIO = f"""
+[scenario]
+name = "stalled-proxy"
+
+[load]
+locustfile = "{ROOT / "scenarios" / "login_users.py"}"
+users = 3
+spawn_rate = 3
+duration = "{DURATION_S}s"
+
+[load.classes.WebUser]
+wait = [0.1, 0.3]
+
+[[faults]]
+proxy = "redis"
+at = "0s"
+type = "latency"
+attributes = {{ latency = 5 }}
+
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+
+[variants.buggy]
+profile = "buggy"
+expect = "fail"
+"""
+
+
+@pytest.fixture
+def external(tmp_path: Path) -> Iterator[object]:
+    """An embedded fault proxy started on its own, as a user's Toxiproxy would be; woken and stopped after."""
+    server = start_fault_proxy(tmp_path / "external")
+    try:
+        yield server
+    finally:
+        server.process.signal(signal.SIGCONT)
+        server.stop()
+
+
+def test_a_call_to_a_stopped_fault_proxy_ends_at_its_timeout(external: object) -> None:
+    client = FaultProxyClient(external.url, timeout_s=1.0)
+    client.create_proxy("redis", "127.0.0.1:9")
+    external.process.signal(signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(FaultProxyUnanswered, match="did not answer within 1 s"):
+        client.add_toxic("redis", "t", "latency", "downstream", 1.0, {"latency": 5})
+    assert 1.0 <= time.monotonic() - started < 10
+
+
+def test_inside_a_bound_the_calls_after_an_unanswered_one_fail_at_once(external: object) -> None:
+    client = FaultProxyClient(external.url, timeout_s=1.0)
+    client.create_proxy("redis", "127.0.0.1:9")
+    external.process.signal(signal.SIGSTOP)
+    started = time.monotonic()
+    errors = []
+    with client.bounded(3.0):
+        for name in ("a", "b", "c", "d"):
+            try:
+                client.remove_toxic("redis", name)
+            except FaultProxyUnanswered as exc:
+                errors.append(str(exc))
+    assert time.monotonic() - started < 1.0 + 8   # one timeout, not four
+    assert len(errors) == 4 and all("not tried" in e for e in errors[1:])
+
+
+def test_a_refusal_is_a_fault_proxy_error_with_its_answer(external: object) -> None:
+    from harness.faults import FaultProxyError
+
+    client = FaultProxyClient(external.url)
+    with pytest.raises(FaultProxyError, match="remove toxic t from nowhere"):
+        client.remove_toxic("nowhere", "t")
+    assert client.proxy_config("nowhere") is None
+
+
+@pytest.mark.slow
+def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_reset_line(
+        tmp_path: Path, external: object) -> None:
+    scenario = tmp_path / "stalled.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "reports"
+    err_path = tmp_path / "run.err"
+    with open(err_path, "wb") as err:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out),
+                                "--fault-proxy", external.url], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    try:
+        wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
+        run_dir = next(out.iterdir())
+        journal = run_dir / "faults.jsonl"
+        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the latency is applied")
+        external.process.signal(signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        # Locust stops at the end of the load (about DURATION_S), the rollback waits ROLLBACK_BOUND_S at most,
+        # then the service, Redis and the report; generous for a busy 2-core machine, finite without the bound.
+        code = run.wait(DURATION_S + ROLLBACK_BOUND_S + 90)
+        took = time.monotonic() - stopped_at
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(5)
+    stderr = err_path.read_text()
+    assert code == 3, stderr[-3000:]
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if f"harness reset --fault-proxy {external.url}" in line]
+    assert len(lines) == 1 and lines[0].startswith("harness: fixed: could not roll back"), stderr[-3000:]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["variants"]["buggy"]["status"] == "pending"   # not started over faults that may remain
+    pids = [p["pid"] for v in manifest["variants"].values() for p in v.get("processes", [])]
+    assert not [pid for pid in pids if pid_alive(pid)]
+    assert took < DURATION_S + ROLLBACK_BOUND_S + 90
+
+    # Awake again, it may still carry out requests that were sent before their timeout: only a reset is sure.
+    external.process.signal(signal.SIGCONT)
+    reset = subprocess.run([sys.executable, "-m", "harness", "reset", "--fault-proxy", external.url],
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
+    assert reset.stdout.startswith(f"reset {external.url}")
+    proxies = httpx.get(f"{external.url}/proxies", timeout=5).json().values()
+    assert all(p["enabled"] and not p["toxics"] for p in proxies)
