@@ -26,7 +26,7 @@ from harness.errors import BadInput, HarnessError, StackError
 from harness.stack import ManagedProcess, RedisServer, ServerProcess, free_port, start_authsvc, start_fault_proxy
 
 FAULT_PROXY_URL_ENV = "HARNESS_FAULT_PROXY_URL"
-DEFAULT_LOCUSTFILE = Path(harness.__file__).resolve().parents[1] / "scenarios" / "login_users.py"
+DEFAULT_LOCUSTFILE = Path(harness.__file__).resolve().parent / "load" / "login_users.py"  # inside the package
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -220,6 +221,17 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise RunStopped()
 
 
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ctrl-C is ignored inside the block; after it, the handler in place before is back, whatever it was
+    (a host program's, pytest's), not Python's default."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass
 class Experiment:
     """One `harness run`: the scenario, its run folder, and the variants in order."""
@@ -251,6 +263,7 @@ class Experiment:
         manifest = build_manifest(run_dir, scenario, self.options)
         self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
                            f"{scenario.load.duration:.0f} s each -> {run_dir}")
+        self._say_platform_gaps(manifest)
         watchdog = self._start_watchdog(run_dir, manifest)
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         exit_code = 0
@@ -264,6 +277,14 @@ class Experiment:
             return exit_code  # nothing ran (the stack did not start): the error line says it all
         report_code = self._report(run_dir)
         return exit_code or report_code
+
+    def _say_platform_gaps(self, manifest: Manifest) -> None:
+        """Once, at start: what this platform cannot guarantee that Linux does (README, Platforms)."""
+        from harness.stack.procs import platform_gaps
+
+        for gap in platform_gaps():
+            manifest.data["warnings"].append(gap)
+            self.console.print(f"[yellow]note[/]: {gap}")
 
     def _start_watchdog(self, run_dir: Path, manifest: Manifest) -> Any:
         """An external fault proxy outlives this process: if it dies without rolling back, a watchdog does."""
@@ -542,11 +563,8 @@ class VariantRun:
         try:
             self._rollback_and_stop(fast=False)
         except (KeyboardInterrupt, RunStopped):
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
+            with sigint_ignored():
                 self._rollback_and_stop(fast=True)
-            finally:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
             raise
 
     def _rollback_and_stop(self, fast: bool) -> None:

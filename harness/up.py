@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from harness.errors import BadInput, HarnessError, StackError
 from harness.scenario import Scenario, load_scenario, locustfile_path
 from harness.stack.procs import ManagedProcess, free_port, pid_alive
@@ -64,10 +66,9 @@ def read_cmdline(pid: int) -> list[str] | None:
     if not pid_alive(pid):
         return None
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return psutil.Process(pid).cmdline() or None
+    except psutil.Error:
         return None
-    return raw.rstrip(b"\0").decode(errors="replace").split("\0") if raw else None
 
 
 def pick_variant(scenario: Scenario, wanted: str | None) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import select
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import click
 
 from harness.records import FAULTS, LOGS_DIR, MANIFEST
-from harness.stack.procs import ManagedProcess, python_module_command
+from harness.stack.procs import ManagedProcess, pid_alive, python_module_command
 
 FAULT_PROXY_STATE = "fault-proxy.json"  # in the run folder: proxies the run created or replaced there
 FINAL_STATUSES = ("completed", "interrupted", "failed")
@@ -45,6 +46,8 @@ def wait_for_run(pid: int, run_dir: Path) -> bool:
         pidfd = os.pidfd_open(pid)  # a handle on this very process: immune to PID reuse
     except ProcessLookupError:
         return not run_finished(run_dir)
+    except (AttributeError, OSError):  # not Linux 5.3+: poll the PID (platform_gaps() said so at start)
+        return _poll_for_run(pid, run_dir)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     try:
@@ -53,6 +56,14 @@ def wait_for_run(pid: int, run_dir: Path) -> bool:
                 return False
     finally:
         os.close(pidfd)
+    return not run_finished(run_dir)
+
+
+def _poll_for_run(pid: int, run_dir: Path) -> bool:
+    while pid_alive(pid):
+        if run_finished(run_dir):
+            return False
+        time.sleep(POLL_INTERVAL_S)
     return not run_finished(run_dir)
 
 

@@ -2,26 +2,11 @@
 
 Run by `harness run scenarios/mobile-latency.toml`, or by hand:
     locust -f scenarios/login_users.py --host http://127.0.0.1:8000
+
+The classes live in the package (harness/load/login_users.py), so the pytest plugin has them after a plain
+`pip install`; Locust runs every User class it finds in this file, imported ones included.
 """
 
-from locust import task
+from harness.load.login_users import MobileUser, WebUser
 
-from harness.load.users import AuthUser
-
-
-class MobileUser(AuthUser):
-    """Reaches the service through the edge proxy, which carries the mobile network profile."""
-
-    via_edge = True
-
-    @task
-    def login_and_use_session(self) -> None:
-        self.login_flow()
-
-
-class WebUser(AuthUser):
-    """Reaches the service directly."""
-
-    @task
-    def login_and_use_session(self) -> None:
-        self.login_flow()
+__all__ = ["MobileUser", "WebUser"]

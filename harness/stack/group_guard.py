@@ -7,7 +7,7 @@ service often starts processes of its own (`npm start` runs node, a shell runs t
 would survive a signal sent to one PID, or the harness's death. So: on SIGTERM or SIGINT, on the
 harness's death (PDEATHSIG, or a parent that is already gone) and when the command itself exits, the
 guard sends SIGTERM to every other process of its group, SIGKILL after a grace period, and exits with
-the command's code. Standard library only: it starts in a few tens of milliseconds.
+the command's code. Standard library and psutil only: it starts in a few tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+import psutil
 
 GRACE_S = 3.0          # SIGTERM to SIGKILL; the harness waits longer than this before it kills the guard
 POLL_S = 0.05
@@ -27,16 +28,12 @@ POLL_S = 0.05
 def group_members(pgid: int, exclude: int | None = None) -> list[int]:
     """Live (not zombie) processes whose process group is `pgid`."""
     members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == exclude:
+    for process in psutil.process_iter(["status"]):
+        if process.pid == exclude or process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
+        with contextlib.suppress(OSError):  # gone, or not ours to ask
+            if os.getpgid(process.pid) == pgid:
+                members.append(process.pid)
     return members
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from harness.errors import StackError
 
 _PR_SET_PDEATHSIG = 1
@@ -25,6 +27,21 @@ def _die_with_parent(death_signal: int = signal.SIGTERM) -> None:  # pragma: no 
     # A child of a harness that is killed with -9 must not outlive it (and keep faults in place).
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, death_signal)
+
+
+DIE_WITH_PARENT = sys.platform.startswith("linux")  # elsewhere platform_gaps() says what is lost
+
+
+def platform_gaps() -> list[str]:
+    """The Linux-only guarantees this machine lacks, one sentence each (a run says them once at start)."""
+    gaps = []
+    if not DIE_WITH_PARENT:
+        gaps.append("processes the harness starts are not stopped if it is killed with -9 "
+                    "(PDEATHSIG is Linux-only); stop them with `harness down` or by PID")
+    if not hasattr(os, "pidfd_open"):
+        gaps.append("the watchdog of an external fault proxy polls the run's PID (no pidfd, Linux 5.3+), "
+                    "so a PID reused within 0.2 s could keep it from undoing a killed run's faults")
+    return gaps
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,10 +54,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def pid_alive(pid: int) -> bool:
     """True while a process with this PID runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != "Z"
 
 
 def python_module_command(module: str, *args: str) -> list[str]:
@@ -89,11 +105,16 @@ class ManagedProcess:
                     cwd=self.cwd,
                     # Own process group: a terminal's Ctrl-C reaches the harness, which stops children in order.
                     start_new_session=True,
-                    preexec_fn=functools.partial(_die_with_parent, self.death_signal) if self.die_with_parent else None,
+                    preexec_fn=self._preexec(),
                 )
             except OSError as exc:
                 raise StackError(f"{self.name}: cannot start {self.command[0]}: {exc.strerror}") from exc
         return self
+
+    def _preexec(self) -> Callable[[], None] | None:
+        if not (self.die_with_parent and DIE_WITH_PARENT):
+            return None
+        return functools.partial(_die_with_parent, self.death_signal)
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None

@@ -1,0 +1,66 @@
+"""`harness run` gives back the signal handlers it found (#12 part 5); process checks go through psutil, and a
+platform without a Linux-only guarantee is told so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from harness.run import Experiment, RunOptions, sigint_ignored
+from harness.stack.procs import free_port, pid_alive, platform_gaps
+
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "mobile-latency.toml"
+
+
+def _mine(signum: int, frame: FrameType | None) -> None:
+    """A host program's own handler (pytest's, an application's)."""
+
+
+def test_after_ignoring_ctrl_c_the_handler_in_place_before_is_back() -> None:
+    previous = signal.signal(signal.SIGINT, _mine)
+    try:
+        with sigint_ignored():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)   # ignored: no KeyboardInterrupt, no call to _mine
+        assert signal.getsignal(signal.SIGINT) is _mine
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_run_gives_back_the_sigterm_and_sigint_handlers_it_found(tmp_path: Path) -> None:
+    previous = {s: signal.signal(s, _mine) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        # Nothing answers at this URL: the stack fails to start, inside the part that holds the handlers.
+        options = RunOptions(scenario_path=SCENARIO, fault_proxy=f"http://127.0.0.1:{free_port()}",
+                             out=tmp_path / "reports", duration_s=5.0)
+        assert Experiment(options).run() == 3
+        assert signal.getsignal(signal.SIGTERM) is _mine and signal.getsignal(signal.SIGINT) is _mine
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def test_a_zombie_counts_as_gone_and_a_running_process_as_alive() -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    quitter = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert pid_alive(sleeper.pid)
+        deadline = time.monotonic() + 30
+        while pid_alive(quitter.pid):     # exited, not reaped yet: a zombie
+            assert time.monotonic() < deadline, "the quitter never exited"
+            time.sleep(0.02)
+        assert quitter.returncode is None   # still unreaped: gone is the zombie state, not a missing PID
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        quitter.wait()
+    assert not pid_alive(sleeper.pid)
+
+
+def test_on_linux_no_guarantee_is_missing() -> None:
+    assert sys.platform.startswith("linux") and platform_gaps() == []
