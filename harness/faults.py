@@ -206,7 +206,8 @@ def timeline_steps(faults: list[Fault], end_s: float | None = None) -> list[Step
     for index, fault in enumerate(faults):
         steps.append(Step(fault.at, "apply", index))
         if fault.duration is not None:
-            steps.append(Step(fault.at + fault.duration, "remove", index))
+            # Rounded so that "at 0.2 s for 0.4 s" ends at the same instant as a fault "at 0.6 s" starts.
+            steps.append(Step(round(fault.at + fault.duration, 6), "remove", index))
     steps = [s for s in steps if end_s is None or s.at_s < end_s]
     return sorted(steps, key=lambda s: (s.at_s, s.action != "remove", s.index))
 

@@ -7,7 +7,6 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -15,16 +14,6 @@ import httpx
 # Upper tolerance for "took at least X ms": generous because these 2-core machines are shared with
 # load tests; the lower bound is never relaxed (a toxic must not release early).
 SLACK_MS = 400.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> None:
-    """Poll `condition` until true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def connect(address: tuple[str, int], timeout: float = 5.0) -> socket.socket:

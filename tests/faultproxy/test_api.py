@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from harness.stack import RedisServer
-from tests.faultproxy.helpers import ProxyApi, connect, timed_ping, wait_until
+from tests.faultproxy.helpers import ProxyApi, connect, timed_ping
+from tests.waiting import wait_until
 
 
 def _error(response, status: int) -> str:

@@ -16,8 +16,8 @@ from tests.faultproxy.helpers import (
     read_exactly,
     read_line,
     timed_ping,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 def test_toxic_added_to_a_live_connection_applies_at_once(api: ProxyApi, redis_proxy: tuple[str, int]) -> None:

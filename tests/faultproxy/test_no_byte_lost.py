@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faultproxy.helpers import ProxyApi, RecordingServer, connect, read_until_closed, wait_until
+from tests.faultproxy.helpers import ProxyApi, RecordingServer, connect, read_until_closed
+from tests.waiting import wait_until
 
 # (type, stream, attributes): harmless settings on the direction that carries the client's bytes,
 # except timeout and reset_peer, which drop data by design and so sit on the reply direction.

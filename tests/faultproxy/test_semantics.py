@@ -22,8 +22,8 @@ from tests.faultproxy.helpers import (
     connect,
     read_exactly,
     read_until_closed,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture

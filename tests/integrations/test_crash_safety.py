@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,6 +15,7 @@ import pytest
 from harness.stack import start_fault_proxy
 from harness.stack.procs import pid_alive
 from harness.watchdog import FAULT_PROXY_STATE, undo_run
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEANUP_DEADLINE_S = 5.0
@@ -58,14 +57,6 @@ down = true
 profile = "buggy"
 expect = "fail"
 """
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.1)
 
 
 def read_json(path: Path) -> dict:

@@ -19,7 +19,7 @@ import pytest
 from harness.faults import ROLLBACK_BOUND_S, FaultProxyClient, FaultProxyUnanswered
 from harness.stack import start_fault_proxy
 from harness.stack.procs import pid_alive
-from tests.integrations.test_crash_safety import wait_until
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATION_S = 12
