@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.pytest_plugin import FaultProxy, ProxiedRedis, toxic
 from harness.stack import ServerProcess
@@ -92,26 +93,45 @@ def test_retry_backoff_rides_out_a_short_redis_outage_that_fails_single_attempts
         auth_service: Start, proxied_redis: ProxiedRedis) -> None:
     buggy, fixed = _pair(auth_service, "retry_backoff")
 
-    async def both() -> tuple[list[Outcome], list[Outcome]]:
-        async with httpx.AsyncClient(timeout=10) as client:
-            calls = [client.post(f"{svc.url}/login", json=credentials(i)) for svc in (buggy, fixed) for i in range(10)]
-            tasks = [asyncio.ensure_future(call) for call in calls]
-            # Bring Redis back once every buggy login has answered (its single attempt failed) and the fixed
-            # logins have failed first attempts: their second or third attempt (50-100 ms, then 150-300 ms after
-            # the first) finds it up. Waiting on the buggy answers too keeps a buggy login that a busy machine
-            # delayed from reaching Redis only after it is back.
-            while not (all(task.done() for task in tasks[:10])
-                       and metric(fixed.url, "authsvc_redis_retries_total", op="session_write") >= 10):
-                await asyncio.sleep(0.01)
-            await asyncio.to_thread(bring_up)
-            responses = await asyncio.gather(*tasks)
-        outcomes = [outcome_of(r) for r in responses]
-        return outcomes[:10], outcomes[10:]
+    async def login_through_an_outage(client: httpx.AsyncClient, index: int,
+                                      bring_up: Callable[[], Awaitable[None]]) -> Outcome:
+        # One login at a time, each with its own outage, ended as soon as the login's first attempt has
+        # failed: its next attempts come 50-100 ms and then at least 150 ms later, so they find Redis back.
+        # Ten logins in flight at once would need all ten first attempts inside that window, which a busy
+        # machine does not give.
+        async def retries() -> float:   # on the open client: a new connection per poll is slow on a busy machine
+            text = (await client.get(f"{fixed.url}/metrics")).text
+            return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                       if sample.name == "authsvc_redis_retries_total" and sample.labels.get("op") == "session_write")
 
-    with _redis_down(proxied_redis) as bring_up:
-        buggy_logins, fixed_logins = asyncio.run(both())
-    assert errors(buggy_logins) == ["unavailable"] * 10
+        before = await retries()
+        task = asyncio.ensure_future(client.post(f"{fixed.url}/login", json=credentials(index)))
+        while await retries() == before and not task.done():
+            await asyncio.sleep(0.002)
+        await bring_up()
+        return outcome_of(await task)
+
+    async def logins() -> tuple[list[Outcome], list[Outcome]]:
+        buggy_logins, fixed_logins = [], []
+        async with httpx.AsyncClient(timeout=10) as client:
+            endpoint = f"{proxied_redis.fault_proxy_url}/proxies/{proxied_redis.name}"
+
+            async def bring_up() -> None:
+                (await client.post(endpoint, json={"enabled": True})).raise_for_status()
+
+            for index in range(5):
+                (await client.post(endpoint, json={"enabled": False})).raise_for_status()
+                try:
+                    buggy_logins.append(outcome_of(await client.post(f"{buggy.url}/login", json=credentials(index))))
+                    fixed_logins.append(await login_through_an_outage(client, index, bring_up))
+                finally:
+                    await bring_up()
+        return buggy_logins, fixed_logins
+
+    buggy_logins, fixed_logins = asyncio.run(logins())
+    assert errors(buggy_logins) == ["unavailable"] * 5
     assert errors(fixed_logins) == []
+    assert metric(fixed.url, "authsvc_redis_retries_total", op="session_write") >= 5
 
 
 def test_clear_errors_turns_a_redis_outage_into_503_with_retry_after_instead_of_a_generic_500(
