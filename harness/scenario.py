@@ -454,7 +454,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         elif not str(part).startswith(("function-", "tagged-union")):
-            path += f".{part}" if path else str(part)
+            name = one_line(str(part))   # a key is user text too: a 400-digit key must not make a long line
+            name = name if len(name) <= _SHOWN_MAX else name[:_SHOWN_MAX - 3] + "..."
+            path += f".{name}" if path else name
     return path
 
 
