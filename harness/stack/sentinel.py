@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -67,13 +68,12 @@ def _answers(address: str) -> bool:
 
 
 @dataclass
-class RedisNode:
-    """One data node: where it listens, the proxied address it announces, and its process."""
+class _Node:
+    """A redis-server process of the topology (data node or Sentinel) on a loopback port."""
 
     name: str
     host: str
     port: int
-    announce: str
     work_dir: Path
     log_dir: Path
     die_with_parent: bool = True
@@ -82,6 +82,27 @@ class RedisNode:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def _launch(self, command: list[str], **options: Any) -> None:
+        """Start the process and wait until it answers PING; a node that never answers is stopped."""
+        self.process = ManagedProcess(self.name, command, self.log_dir, die_with_parent=self.die_with_parent,
+                                      **options).start()
+        try:
+            self.process.wait_ready(lambda: _answers(self.address), timeout=_CALL_TIMEOUT_S)
+        except BaseException:
+            self.process.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class RedisNode(_Node):
+    """One data node: where it listens, the proxied address it announces, and its process."""
+
+    announce: str = field(kw_only=True)   # the proxied HOST:PORT Sentinel and clients are told
 
     def start(self, replicaof: str | None = None) -> RedisNode:
         announce_host, announce_port = _split(self.announce)
@@ -95,19 +116,13 @@ class RedisNode:
         ]
         if replicaof is not None:
             command += ["--replicaof", *map(str, _split(replicaof))]
-        self.process = ManagedProcess(self.name, command, self.log_dir, die_with_parent=self.die_with_parent,
-                                      death_signal=signal.SIGKILL).start()
-        try:
-            self.process.wait_ready(lambda: _answers(self.address), timeout=_CALL_TIMEOUT_S)
-        except BaseException:
-            self.process.stop()
-            raise
+        self._launch(command, death_signal=signal.SIGKILL)
         return self
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.signal(signal.SIGCONT)  # a paused node cannot act on SIGTERM
-            self.process.stop()
+        super().stop()
 
     def role(self) -> str:
         client = _client(self.address)
@@ -118,19 +133,7 @@ class RedisNode:
 
 
 @dataclass
-class SentinelNode:
-    name: str
-    host: str
-    port: int
-    work_dir: Path
-    log_dir: Path
-    die_with_parent: bool = True
-    process: ManagedProcess | None = field(default=None, repr=False)
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
+class SentinelNode(_Node):
     def start(self, primary_announce: str, settings: SentinelSettings) -> SentinelNode:
         host, port = _split(primary_announce)
         config = self.work_dir / f"{self.name}.conf"   # Sentinel rewrites its config file: one each
@@ -140,18 +143,8 @@ class SentinelNode:
             f"sentinel down-after-milliseconds {MASTER_NAME} {settings.down_after_ms}",
             f"sentinel failover-timeout {MASTER_NAME} {settings.failover_timeout_ms}",
             f"sentinel parallel-syncs {MASTER_NAME} 1", ""]))
-        self.process = ManagedProcess(self.name, [find_redis_server(), str(config), "--sentinel"], self.log_dir,
-                                      die_with_parent=self.die_with_parent).start()
-        try:
-            self.process.wait_ready(lambda: _answers(self.address), timeout=_CALL_TIMEOUT_S)
-        except BaseException:
-            self.process.stop()
-            raise
+        self._launch([find_redis_server(), str(config), "--sentinel"])
         return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
 
 
 @dataclass
@@ -212,7 +205,8 @@ class SentinelTopology:
             announce = self.make_proxy(proxy, f"{self.host}:{port}")
             work_dir = Path(self._tmp_dir(), name)
             work_dir.mkdir(exist_ok=True)
-            node = RedisNode(name, self.host, port, announce, work_dir, self.log_dir, self.die_with_parent)
+            node = RedisNode(name, self.host, port, work_dir, self.log_dir, self.die_with_parent,
+                             announce=announce)
             try:
                 self._run(lambda node=node: node.start(replicaof))
             except StackError as exc:
