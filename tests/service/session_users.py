@@ -1,24 +1,9 @@
 """Locust users for tests/service/session_app.py: log in, then use the session at once (the login flow).
 
-A hand-written locustfile on the harness's Locust machinery (AuthUser), as the catalogue's scenarios are.
+The test service speaks the reference service's login API, so its locustfile is the packaged one's users
+(harness/load/login_users.py); Locust runs every User class it finds here, imported ones included.
 """
 
-from locust import task
+from harness.load.login_users import MobileUser, WebUser
 
-from harness.load.users import AuthUser
-
-
-class MobileUser(AuthUser):
-    """Through the edge proxy, which carries the mobile network profile."""
-
-    via_edge = True
-
-    @task
-    def login_and_use_session(self) -> None:
-        self.login_flow()
-
-
-class WebUser(AuthUser):
-    @task
-    def login_and_use_session(self) -> None:
-        self.login_flow()
+__all__ = ["MobileUser", "WebUser"]
