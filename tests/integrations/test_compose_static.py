@@ -157,8 +157,9 @@ def test_dockerfile_builds_the_harness_image() -> None:
     assert {"harness", "scenarios", "pyproject.toml"} <= set(copied)
 
 
-def readme_docker_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text()
+def documented_docker_commands() -> list[list[str]]:
+    """The `docker ...` lines of the README and docs/ (docs/scale-out.md holds the compose commands)."""
+    text = "\n".join(page.read_text() for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     # Fences pair line by line, so a ```toml block elsewhere cannot shift which text counts as shell.
     blocks = [body for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
               if lang in ("", "sh", "bash", "console")]
@@ -191,10 +192,10 @@ def compose_services_named(args: list[str]) -> tuple[list[str], list[str], list[
     return profiles, named, scaled
 
 
-def test_readme_docker_commands_match_the_compose_file_and_the_dockerfile(compose: dict[str, Any]) -> None:
-    commands = readme_docker_commands()
+def test_documented_docker_commands_match_the_compose_file_and_the_dockerfile(compose: dict[str, Any]) -> None:
+    commands = documented_docker_commands()
     if not commands:
-        pytest.skip("README.md documents no docker commands yet")
+        pytest.skip("README.md and docs/ document no docker commands yet")
     services = compose["services"]
     image = services["run"]["image"]
     all_profiles = {p for s in services.values() for p in s.get("profiles", [])}
