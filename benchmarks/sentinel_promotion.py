@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.faults import FaultProxyClient
+from harness.experiment.faults import FaultProxyClient
 from harness.stack import start_fault_proxy
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
 

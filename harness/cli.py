@@ -99,7 +99,7 @@ def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: f
         master_bind: tuple[str, int] | None, expect_workers: int | None, ablate: bool,
         ablate_flags: str | None, repeat: int) -> int:
     """Run a scenario's variants end to end and give each a verdict against the target."""
-    from harness.run import MIN_DURATION_S, Experiment, RunOptions
+    from harness.experiment.run import MIN_DURATION_S, Experiment, RunOptions
 
     if (master_bind is None) != (expect_workers is None):
         raise click.UsageError("--master-bind and --expect-workers go together")
@@ -118,13 +118,13 @@ def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: f
     if repeat > 1:
         if ablate:
             raise click.UsageError("--repeat and --ablate do not go together yet; run the ablation twice")
-        from harness.repeat import with_replicates
+        from harness.experiment.repeat import with_replicates
         from harness.scenario import load_scenario
 
         options.scenario, options.variants = with_replicates(load_scenario(scenario), repeat, chosen), None
     if not ablate:
         return Experiment(options).run()
-    from harness.ablation import with_ablation, write_ablation
+    from harness.experiment.ablation import with_ablation, write_ablation
     from harness.scenario import load_scenario
 
     options.scenario = with_ablation(load_scenario(scenario), _comma_list(ablate_flags))
@@ -159,8 +159,8 @@ def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str
           duration: float | None, variants: str | None, fault_proxy: str, out: Path, seed: int | None,
           until_decided: bool, min_duration: float | None) -> int:
     """Run the variants at each Redis latency level (and users or arrival-rate level); find where each breaks."""
-    from harness.run import MIN_DURATION_S, RunOptions
-    from harness.sweep import SweepOptions, parse_levels, run_sweep
+    from harness.experiment.run import MIN_DURATION_S, RunOptions
+    from harness.experiment.sweep import SweepOptions, parse_levels, run_sweep
 
     if min_duration is not None and not until_decided:
         raise click.UsageError("--min-duration goes with --until-decided")
@@ -185,8 +185,8 @@ def worker(scenario: Path, master: tuple[str, int], allow_remote: bool) -> None:
     import os
     import socket
 
+    from harness.experiment.run import ensure_loopback
     from harness.load.runner import worker_command
-    from harness.run import ensure_loopback
     from harness.scenario import load_scenario, locustfile_path
 
     ensure_loopback(master[0], "--master", allow_remote)
@@ -206,7 +206,7 @@ _STATE_DIR = click.option("--state-dir", default=Path(".harness"), show_default=
 @_STATE_DIR
 def up(scenario: Path, variant: str | None, state_dir: Path) -> None:
     """Start one variant's stack and the Locust web UI, leave them running, print every URL."""
-    from harness.up import STATE_FILE, bring_up, describe
+    from harness.experiment.up import STATE_FILE, bring_up, describe
 
     for line in describe(bring_up(scenario, variant, state_dir), state_dir / STATE_FILE):
         click.echo(line)
@@ -216,7 +216,7 @@ def up(scenario: Path, variant: str | None, state_dir: Path) -> None:
 @_STATE_DIR
 def down(state_dir: Path) -> None:
     """Stop exactly what `harness up` started, by PID (exit 1 when nothing is up)."""
-    from harness.up import bring_down
+    from harness.experiment.up import bring_down
 
     for line in bring_down(state_dir):
         click.echo(line)
@@ -228,8 +228,8 @@ def down(state_dir: Path) -> None:
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback fault proxy.")
 def reset(fault_proxy: str, allow_remote: bool) -> None:
     """Remove every toxic and re-enable every proxy of a fault proxy."""
-    from harness.faults import FaultProxyClient
-    from harness.run import ensure_loopback
+    from harness.experiment.faults import FaultProxyClient
+    from harness.experiment.run import ensure_loopback
 
     ensure_loopback(fault_proxy, "--fault-proxy", allow_remote)
     FaultProxyClient(fault_proxy).reset()
@@ -243,7 +243,7 @@ def reset(fault_proxy: str, allow_remote: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 def init(file: Path, command: str | None, url: str | None, force: bool) -> None:
     """Write a starter scenario for your own service, every section present and commented."""
-    from harness.scenario_template import write_starter
+    from harness.scenario.template import write_starter
 
     for line in write_starter(file, command, url, force):
         click.echo(line)

@@ -3,7 +3,7 @@ to apply a toxic for a `with` block and to run a short real login load.
 
 Registered through the `pytest11` entry point, so `pip install` makes them available. Every fixture stops
 what it started, by PID, and removes what it added to a fault proxy, even when the test fails.
-HTTP clients (httpx through harness.faults, requests) are imported inside functions only: loaded before
+HTTP clients (httpx through harness.experiment.faults, requests) are imported inside functions only: loaded before
 locust in one process they break it.
 """
 
@@ -86,7 +86,7 @@ def fault_proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Faul
 @pytest.fixture
 def proxied_redis(redis_server: RedisServer, fault_proxy: FaultProxy) -> Iterator[ProxiedRedis]:
     """A `redis` proxy in front of `redis_server` (a unique name on a shared fault proxy); deleted after."""
-    from harness.faults import FaultProxyClient
+    from harness.experiment.faults import FaultProxyClient
 
     client = FaultProxyClient(fault_proxy.url)
     name = "redis" if fault_proxy.process else f"redis-{uuid.uuid4().hex[:8]}"
@@ -130,7 +130,7 @@ def command_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Cal
     """
     from pydantic import ValidationError
 
-    from harness.scenario_service import ServiceFields
+    from harness.scenario.service import ServiceFields
     from harness.stack.service import Placeholders, ServiceCommand, start_command_service
 
     started: list[ServerProcess] = []
@@ -167,7 +167,7 @@ def toxic(fault_proxy: FaultProxy | str, proxy: ProxiedRedis | str, type: str,
           attributes: dict[str, Any] | None = None, stream: str = "downstream", toxicity: float = 1.0,
           name: str | None = None) -> Iterator[str]:
     """Apply a toxic for the span of a `with` block (yields its name); it is removed however the block ends."""
-    from harness.faults import FaultProxyClient
+    from harness.experiment.faults import FaultProxyClient
 
     client = FaultProxyClient(fault_proxy if isinstance(fault_proxy, str) else fault_proxy.url)
     proxy_name = proxy if isinstance(proxy, str) else proxy.name
@@ -226,7 +226,7 @@ def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials
     """
     from harness.load.runner import LoadPlan
     from harness.scenario import DECLARATIVE_LOCUSTFILE, parse_scenario
-    from harness.scenario_flows import DECLARATIVE_USER
+    from harness.scenario.flows import DECLARATIVE_USER
 
     table: dict[str, Any] = {"flows": flows, "error_kinds": error_kinds or []}
     if credentials is not None:

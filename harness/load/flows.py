@@ -26,7 +26,7 @@ from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE
 from harness.load.users import FlowFailed, load_config
-from harness.scenario_flows import (
+from harness.scenario.flows import (
     SETUP_FLOW,
     TEMPLATE_NAME,
     Credentials,

@@ -44,7 +44,7 @@ class LoadPlan:
     workers: int = 0                      # 0 = one local process
     master_bind: tuple[str, int] | None = None
     expect_workers: int | None = None     # workers started elsewhere (--master-bind)
-    flows: dict[str, Any] | None = None   # declarative flows (harness.scenario_flows.FlowsSpec as JSON)
+    flows: dict[str, Any] | None = None   # declarative flows (harness.scenario.flows.FlowsSpec as JSON)
     open_model: dict[str, Any] | None = None   # arrival-rate load (harness.load.open_model.locust_open_model)
     stages: list[dict[str, Any]] = field(default_factory=list)   # [[load.stages]]: run by StagesShape
 

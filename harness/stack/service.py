@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.errors import StackError
-from harness.scenario_service import fill_placeholders
+from harness.scenario.service import fill_placeholders
 from harness.stack import group_guard
 from harness.stack.group_guard import GRACE_S, group_members, stop_group
 from harness.stack.procs import ManagedProcess
 
 if TYPE_CHECKING:
-    from harness.scenario_service import Service
+    from harness.scenario.service import Service
 
 READY_POLL_S = 0.1
 READY_REQUEST_TIMEOUT_S = 2.0

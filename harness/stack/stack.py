@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
-from harness.faults import FaultProxyClient
+from harness.experiment.faults import FaultProxyClient
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.experiment.watchdog import FAULT_PROXY_STATE, undo_run
 from harness.stack import start_fault_proxy
 from harness.stack.procs import pid_alive
-from harness.watchdog import FAULT_PROXY_STATE, undo_run
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

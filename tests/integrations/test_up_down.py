@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from harness.up import read_cmdline
+from harness.experiment.up import read_cmdline
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario import DECLARATIVE_LOCUSTFILE, load_scenario, locustfile_path
-from harness.scenario_flows import json_path, template_names, weighted_order
+from harness.scenario.flows import json_path, template_names, weighted_order
 
 FLOW = """
 [[load.flows]]

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.up import read_cmdline
+from harness.experiment.up import read_cmdline
 
 SCENARIO = """
 [load]

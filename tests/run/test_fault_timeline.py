@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.faults import FaultJournal, FaultProxyClient, FaultTimeline
+from harness.experiment.faults import FaultJournal, FaultProxyClient, FaultTimeline
 from harness.scenario import Fault
 from harness.stack import ServerProcess, start_fault_proxy
 from tests.waiting import wait_until

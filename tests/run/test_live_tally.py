@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.experiment.run import LiveTally
 from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder
-from harness.run import LiveTally
 
 
 def flows(out: Path, variant: str, outcomes: list[bool], name: str = "login") -> None:

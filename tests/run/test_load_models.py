@@ -16,7 +16,7 @@ import pytest
 from harness.errors import ScenarioError
 from harness.load.open_model import level_at, locust_open_model, users_at
 from harness.scenario import parse_scenario
-from harness.scenario_load import NETWORK_PRESETS
+from harness.scenario.load import NETWORK_PRESETS
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -135,7 +135,7 @@ def test_descriptor_need_counts_two_per_edge_user_and_spreads_over_processes() -
 
 
 def test_load_breaking_point_is_the_lowest_load_that_fails_at_each_latency() -> None:
-    from harness.sweep import load_break_lines, load_breaking_points
+    from harness.experiment.sweep import load_break_lines, load_breaking_points
 
     rows = [{"variant": "fixed", "latency_ms": 0, "users": None, "arrival_rate": rate, "verdict": verdict}
             for rate, verdict in ((50, "pass"), (100, "inconclusive"), (200, "fail"), (400, "fail"))]

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.ablation import ablation_effects, ablation_variants, with_ablation
 from harness.errors import BadInput
+from harness.experiment.ablation import ablation_effects, ablation_variants, with_ablation
+from harness.experiment.sweep import (
+    SweepOptions,
+    breaking_points,
+    describe_break,
+    levels_of,
+    parse_levels,
+    with_redis_latency,
+)
 from harness.scenario import load_scenario, parse_scenario
-from harness.sweep import SweepOptions, breaking_points, describe_break, levels_of, parse_levels, with_redis_latency
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from harness.ablation import with_ablation
+from harness.experiment.ablation import with_ablation
+from harness.experiment.sweep import with_redis_latency
+from harness.experiment.up import read_cmdline
 from harness.scenario import load_scenario
-from harness.sweep import with_redis_latency
-from harness.up import read_cmdline
 from tests.service.helpers import (
     APP,
     BUG_MS,

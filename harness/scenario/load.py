@@ -74,7 +74,7 @@ class Stage(_Strict):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
-        from harness.scenario import parse_duration  # here: harness.scenario imports this module
+        from harness.scenario.model import parse_duration  # here: harness.scenario.model imports this module
 
         return parse_duration(value)
 

@@ -17,7 +17,7 @@ from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
 from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
-from harness.scenario_service import ServiceOverride
+from harness.scenario.service import ServiceOverride
 
 ABLATION_JSON = "ablation.json"
 REPLICATED_ONLY = ("sentinel_discovery", "wait_for_replica")

@@ -1,7 +1,7 @@
 """Crash-safe faults on an external fault proxy: once a `harness run` process is gone without rolling back
 (kill -9, lost terminal), undo what it did there. Started by the run; exits by itself when the run ends.
 
-Run as `python -m harness.watchdog --pid PID --fault-proxy URL --run-dir DIR`.
+Run as `python -m harness.experiment.watchdog --pid PID --fault-proxy URL --run-dir DIR`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ POLL_INTERVAL_S = 0.2
 
 def start_watchdog(fault_proxy_url: str, run_dir: Path) -> ManagedProcess:
     """Watch this process; not tied to it (no PDEATHSIG), since its job starts when this process dies."""
-    command = python_module_command("harness.watchdog", "--pid", str(os.getpid()), "--fault-proxy",
+    command = python_module_command("harness.experiment.watchdog", "--pid", str(os.getpid()), "--fault-proxy",
                                     fault_proxy_url, "--run-dir", str(run_dir))
     return ManagedProcess("watchdog", command, run_dir / LOGS_DIR, die_with_parent=False).start()
 
@@ -91,7 +91,7 @@ def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:
     """Remove the run's toxics, re-enable what it disabled, delete the proxies it made and restore those it
     replaced (which also drops the edge network-profile toxics on them); returns what was done."""
     from harness.errors import HarnessError
-    from harness.faults import FaultProxyClient, reset_hint
+    from harness.experiment.faults import FaultProxyClient, reset_hint
     from harness.stack.stack import restore_proxies
 
     client, done = FaultProxyClient(fault_proxy_url), []

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ScenarioError
-from harness.scenario_flows import (
+from harness.scenario.flows import (
     DECLARATIVE_USER,
     Credentials,
     ErrorKindRule,
@@ -28,7 +28,7 @@ from harness.scenario_flows import (
     declarative_problem,
     template_problem,
 )
-from harness.scenario_load import (
+from harness.scenario.load import (
     ArrivalSpacing,
     LatencyObjective,
     Stage,
@@ -36,7 +36,7 @@ from harness.scenario_load import (
     check_stages,
     preset_profile,
 )
-from harness.scenario_service import RedisUnderService, Service, ServiceOverride
+from harness.scenario.service import RedisUnderService, Service, ServiceOverride
 
 # Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
 MAX_SECONDS = 7 * 86_400
@@ -163,7 +163,7 @@ class NetworkProfile(Strict):
 
 
 DEFAULT_LOCUSTFILE = "login_users.py"
-DECLARATIVE_LOCUSTFILE = Path(__file__).resolve().parent / "load" / "declarative_locustfile.py"
+DECLARATIVE_LOCUSTFILE = Path(__file__).resolve().parents[1] / "load" / "declarative_locustfile.py"
 
 
 class Load(Strict):
@@ -175,7 +175,7 @@ class Load(Strict):
     classes: dict[str, UserClass] = Field(default_factory=lambda: {"WebUser": UserClass()})
     mobile_network: NetworkProfile = NetworkProfile()
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)  # passed to the locustfile
-    flows: list[Flow] = Field(default_factory=list)   # declarative load: harness/scenario_flows.py
+    flows: list[Flow] = Field(default_factory=list)   # declarative load: harness/scenario/flows.py
     credentials: Credentials | None = None
     setup: Setup | None = None
     error_kinds: list[ErrorKindRule] = Field(default_factory=list)
@@ -329,7 +329,7 @@ class Target(Strict):
     metric: str = "login"   # the flow whose success rate is judged
     minimum: float = Field(0.99, gt=0, lt=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    latency: list[LatencyObjective] = Field(default_factory=list)   # harness/scenario_load.py
+    latency: list[LatencyObjective] = Field(default_factory=list)   # harness/scenario/load.py
     max_lost_sessions: int | None = Field(None, ge=0)   # sessions handed out, then lost (a failover's writes)
 
     _objectives = field_validator("latency", mode="before")(classmethod(lambda cls, v: as_objective_list(v)))

@@ -21,8 +21,8 @@ class Strict(BaseModel):
 
 
 def _seconds(value: Any) -> float | None:
-    # Imported here: harness.scenario imports this module at its top.
-    from harness.scenario import parse_duration
+    # Imported here: harness.scenario.model imports this module at its top.
+    from harness.scenario.model import parse_duration
 
     return None if value is None else parse_duration(value)
 

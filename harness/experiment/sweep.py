@@ -16,8 +16,8 @@ from typing import Any
 from rich.console import Console
 
 from harness.errors import BadInput
+from harness.experiment.run import Experiment, RunOptions, apply_overrides
 from harness.report.fmt import console_table, markdown_table, pct
-from harness.run import Experiment, RunOptions, apply_overrides
 from harness.scenario import Fault, Scenario, load_scenario
 
 SWEEP_JSON = "sweep.json"

@@ -290,7 +290,7 @@ class Experiment:
         """An external fault proxy outlives this process: if it dies without rolling back, a watchdog does."""
         if _proxy_kind(self.options.fault_proxy) != "url":
             return None  # our own fault proxy dies with us (PDEATHSIG), and its faults with it
-        from harness.watchdog import start_watchdog
+        from harness.experiment.watchdog import start_watchdog
 
         watchdog = start_watchdog(self.options.fault_proxy, run_dir)
         manifest.data["watchdog"] = {"pid": watchdog.pid}
@@ -438,9 +438,9 @@ class VariantRun:
         return [{"name": p.name, "pid": p.pid} for p in procs]
 
     def _start_stack(self) -> None:
+        from harness.experiment.watchdog import FAULT_PROXY_STATE
         from harness.stack.service import service_settings
         from harness.stack.stack import Stack, StackSpec
-        from harness.watchdog import FAULT_PROXY_STATE
 
         scenario = self.scenario
         spec = StackSpec(log_dir=self.log_dir, fault_proxy=self.options.fault_proxy,
@@ -457,7 +457,7 @@ class VariantRun:
         self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
         self.manifest.variant(self.name)["service"]["url"] = self.stack.service_url
         if scenario.uses_edge():
-            from harness.faults import apply_network_profile
+            from harness.experiment.faults import apply_network_profile
 
             apply_network_profile(self.stack.client, "edge", scenario.load.mobile_network)
 
@@ -481,7 +481,7 @@ class VariantRun:
         return self.locust.wait_started()
 
     def _start_faults(self, t0: float) -> None:
-        from harness.faults import FaultJournal, FaultTimeline
+        from harness.experiment.faults import FaultJournal, FaultTimeline
 
         self.timeline = FaultTimeline(self.stack.client, list(self.scenario.faults), self.name,
                                       FaultJournal(self.run_dir / FAULTS), processes=self.stack.topology)
@@ -570,7 +570,7 @@ class VariantRun:
     def _rollback_and_stop(self, fast: bool) -> None:
         """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack. Every
         fault proxy call in here waits its timeout at most, all of them together ROLLBACK_BOUND_S."""
-        from harness.faults import ROLLBACK_BOUND_S
+        from harness.experiment.faults import ROLLBACK_BOUND_S
 
         client = self.stack.client if self.stack is not None else None
         failures: list[str] = []
@@ -586,7 +586,7 @@ class VariantRun:
 
     def _report_rollback_failure(self, failures: list[str]) -> None:
         """One line: what was left in place and the command that clears it (an embedded proxy took it along)."""
-        from harness.faults import reset_hint
+        from harness.experiment.faults import reset_hint
 
         url = self.stack.fault_proxy_url
         if self.stack.fault_proxy_process is not None:

@@ -139,7 +139,7 @@ def starter_scenario(name: str, command: str | None = None, url: str | None = No
 
 def write_starter(path: Path, command: str | None, url: str | None, force: bool = False) -> list[str]:
     """Write the starter scenario (checked as `harness run` will read it); the lines to tell the user."""
-    from harness.scenario import load_scenario
+    from harness.scenario.model import load_scenario
 
     if path.exists() and not force:
         raise BadInput(f"{path}: already exists; pass --force to overwrite it")
