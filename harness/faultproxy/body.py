@@ -70,6 +70,7 @@ def _printable(value: object) -> object:
     root: list[object] = [value]
     pending: list[tuple[object, object]] = [(root, 0)]
     while pending:
+        # A list with an int key or a dict with a str key: the ignores below stand for that pairing.
         container, key = pending.pop()
         item = container[key]  # type: ignore[index]
         if isinstance(item, str):

@@ -15,14 +15,12 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from harness.faultproxy.addresses import parse_address
-from harness.faultproxy.toxic_collection import ToxicLinks, ToxicSpec
+from harness.faultproxy.toxic_collection import ToxicCollection, ToxicLinks, ToxicSpec
 from harness.faultproxy.toxics import Chunk, Stage, StageContext
-
-if TYPE_CHECKING:
-    from harness.faultproxy.proxy import Proxy
+from harness.faultproxy.toxics.base import Sink
 
 log = logging.getLogger("harness.faultproxy")
 
@@ -32,6 +30,20 @@ PAUSE_CONNECTING = 4
 BACKLOG_HIGH = 4 * 1024 * 1024
 BACKLOG_LOW = 1024 * 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST instead of FIN
+
+ByteCounters = tuple[Callable[[float], None], Callable[[float], None]]  # (received, sent) of one direction
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionContext:
+    """What a connection may use of its proxy, taken when the client is accepted (a new listen or
+    upstream address restarts the proxy, which closes its connections, so these cannot go stale)."""
+
+    proxy_name: str  # for logs and seeded draws
+    upstream: str  # parsed only at connect time, as Toxiproxy does
+    seed: int | None
+    toxics: ToxicCollection  # its chains are read when the upstream socket is connected
+    byte_counters: Callable[[str], ByteCounters | None]  # per direction; None when metrics are off
 
 
 class Side(asyncio.Protocol):
@@ -48,7 +60,7 @@ class Side(asyncio.Protocol):
         self.relay: DirectRelay | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # a TCP socket's transport; asyncio types its base
         self.conn.side_made(self)
 
     def data_received(self, data: bytes) -> None:
@@ -91,9 +103,11 @@ class Side(asyncio.Protocol):
         self.transport.set_protocol(self.relay or self)
 
 
-class DirectRelay:
+class DirectRelay(asyncio.BaseProtocol):  # not asyncio.Protocol: its data_received is a method, ours an attribute
     """The protocol of a socket whose direction has no toxic: the transport calls the other socket's
     `write` (a C method) for every read, with no Python frame in between. Everything else goes to the Side."""
+
+    data_received: Callable[[bytes], None]  # the other socket's bound write, called by the transport
 
     def __init__(self, side: Side, write: Callable[[bytes], None]) -> None:
         self.side = side
@@ -136,7 +150,7 @@ class Pipe:
     def start(self, specs: list[ToxicSpec]) -> None:
         """Both sockets are connected: build the chain, then relay what came early and its end, in order."""
         self.live = True
-        counters = self.conn.proxy.byte_counters(self.stream)
+        counters = self.conn.ctx.byte_counters(self.stream)
         if counters is not None:
             self.received, self.sent = counters
         for spec in specs:
@@ -151,7 +165,7 @@ class Pipe:
             self.source_ended()
 
     def feed(self, data: bytes) -> None:
-        if self.direct:
+        if self.direct:  # set only while dest is connected and writable
             self.dest.transport.write(data)  # type: ignore[union-attr]
             return
         if not self.live:
@@ -182,7 +196,7 @@ class Pipe:
     # The sink of the last stage.
     def push(self, chunk: Chunk) -> None:
         if not self.finished and self.dest.writable():
-            self.dest.transport.write(chunk.data)  # type: ignore[union-attr]
+            self.dest.transport.write(chunk.data)  # type: ignore[union-attr]  # writable(): it is set
             if self.sent is not None:
                 self.sent(len(chunk.data))
         if self.source.paused & PAUSE_BACKLOG and self.backlog() < BACKLOG_LOW:
@@ -232,7 +246,7 @@ class Pipe:
         if self.source.paused & PAUSE_BACKLOG and self.backlog() < BACKLOG_LOW:
             self.source.resume(PAUSE_BACKLOG)
 
-    def _hand_on(self, target: Stage | Pipe, chunks: list[Chunk], end_held: bool) -> None:
+    def _hand_on(self, target: Sink, chunks: list[Chunk], end_held: bool) -> None:
         for chunk in chunks:
             target.push(chunk)
         if end_held:
@@ -243,12 +257,13 @@ class Pipe:
         self.source.relay_to(None)
 
     def _rewire(self) -> None:
-        for stage, after in zip(self.stages, [*self.stages[1:], self], strict=False):
+        hops: list[Sink] = [*self.stages[1:], self]
+        for stage, after in zip(self.stages, hops, strict=False):
             stage.next = after
         self.direct = (self.live and not self.stages and not self.ended and not self.finished
                        and self.received is None)  # counting bytes needs the Python path
         if self.direct and self.dest.writable():
-            self.source.relay_to(self.dest.transport.write)  # type: ignore[union-attr]
+            self.source.relay_to(self.dest.transport.write)  # type: ignore[union-attr]  # writable(): it is set
         else:
             self.source.relay_to(None)
 
@@ -262,11 +277,14 @@ class Pipe:
 
 
 class Connection(ToxicLinks):
-    """A client socket, its own upstream socket, and the two pipes between them."""
+    """A client socket, its own upstream socket, and the two pipes between them.
 
-    def __init__(self, proxy: Proxy, number: int) -> None:
-        self.proxy = proxy
+    `gone` is called once both sockets are closed, so the proxy can forget the connection."""
+
+    def __init__(self, ctx: ConnectionContext, number: int, gone: Callable[[Connection], None]) -> None:
+        self.ctx = ctx
         self.number = number
+        self.gone = gone
         self.loop = asyncio.get_running_loop()
         self.client = Side(self, "client")
         self.upstream = Side(self, "upstream")
@@ -284,10 +302,10 @@ class Connection(ToxicLinks):
         return self.up if stream == "upstream" else self.down
 
     def rng_for(self, stream: str, spec: ToxicSpec) -> random.Random:
-        if self.proxy.seed is None:
+        if self.ctx.seed is None:
             return random.Random()
         # Seeded per connection, direction, toxic and update, so draws do not depend on timing.
-        return random.Random(f"{self.proxy.seed}/{self.proxy.name}/{self.number}/{stream}/"
+        return random.Random(f"{self.ctx.seed}/{self.ctx.proxy_name}/{self.number}/{stream}/"
                              f"{spec.name}/{spec.generation}")
 
     def side_made(self, side: Side) -> None:
@@ -298,17 +316,17 @@ class Connection(ToxicLinks):
     async def _connect_upstream(self) -> None:
         try:
             # Toxiproxy takes any upstream string and fails at connect time, so parse it here.
-            address = parse_address(self.proxy.upstream, "upstream")
+            address = parse_address(self.ctx.upstream, "upstream")
             await self.loop.create_connection(lambda: self.upstream, address.host, address.port)
         except Exception as exc:  # whatever the failure, this client is closed and the reason said once
             reason = getattr(exc, "strerror", None) or exc
             log.warning("proxy %s: cannot connect to upstream %s (%s); closing the client connection",
-                        self.proxy.name, self.proxy.upstream, reason)
+                        self.ctx.proxy_name, self.ctx.upstream, reason)
             self.close()
             return
         if self.closed:
             return
-        chains = self.proxy.toxics.chains
+        chains = self.ctx.toxics.chains
         self.linger_reset = any(spec.type == "reset_peer" for stream in chains.values() for spec in stream)
         self.up.start(chains["upstream"])
         self.down.start(chains["downstream"])
@@ -364,7 +382,7 @@ class Connection(ToxicLinks):
             self._forget()
 
     def _forget(self) -> None:
-        self.proxy.connection_gone(self)
+        self.gone(self)
 
     # ToxicLinks: the proxy's toxics changed.
     def toxic_added(self, spec: ToxicSpec) -> None:

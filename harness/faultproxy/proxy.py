@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from harness.faultproxy.addresses import Address, AddressError, bind_listener, bound_address, parse_address
 from harness.faultproxy.errors import bad_body, listen_failed
-from harness.faultproxy.link import Connection
+from harness.faultproxy.link import ByteCounters, Connection, ConnectionContext
 from harness.faultproxy.toxic_collection import ToxicCollection
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ class Proxy:
         else:
             self.stop()
 
-    def byte_counters(self, stream: str) -> tuple[Callable[[float], None], Callable[[float], None]] | None:
+    def byte_counters(self, stream: str) -> ByteCounters | None:
         """(received, sent) byte counters of one direction, labelled as Toxiproxy labels them; None when off."""
         if self.metrics is None:
             return None
@@ -96,9 +95,7 @@ class Proxy:
 
     def _accept(self) -> asyncio.Protocol:
         self._accepted += 1
-        conn = Connection(self, self._accepted)
+        ctx = ConnectionContext(self.name, self.upstream, self.seed, self.toxics, self.byte_counters)
+        conn = Connection(ctx, self._accepted, gone=self.connections.discard)
         self.connections.add(conn)
         return conn.client
-
-    def connection_gone(self, conn: Connection) -> None:
-        self.connections.discard(conn)
