@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from harness.stack.procs import pid_alive
 from harness.stack.sentinel import PIDS_FILE, SentinelSettings
 from harness.stack.stack import Stack, StackSpec
 
@@ -33,15 +30,3 @@ def topology_pids(log_dir: Path) -> list[int]:
     for path in log_dir.rglob(PIDS_FILE):
         found += [int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()]
     return found
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.05)
-
-
-def all_gone(pids: list[int]) -> bool:
-    return not any(pid_alive(pid) for pid in pids)

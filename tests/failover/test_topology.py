@@ -12,8 +12,9 @@ import redis
 from harness.errors import StackError
 from harness.stack.sentinel import MASTER_NAME, SentinelSettings
 from harness.stack.stack import Stack, StackSpec
+from tests.runs import assert_all_gone
 
-from .helpers import DOWN_AFTER_MS, PROMOTION_TIMEOUT_S, all_gone, log_in, sentinel_stack, topology_pids, wait_until
+from .helpers import DOWN_AFTER_MS, PROMOTION_TIMEOUT_S, log_in, sentinel_stack, topology_pids
 
 SESSIONS = 25
 
@@ -79,7 +80,7 @@ def test_pause_shorter_than_down_after_and_lag_without_wait(tmp_path: Path) -> N
         assert handed_out == SESSIONS and lost == SESSIONS
     finally:
         stack.stop()
-    assert all_gone(topology_pids(tmp_path))
+    assert_all_gone(topology_pids(tmp_path))
 
 
 def test_lag_with_wait_for_replica_loses_no_session(tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_lag_with_wait_for_replica_loses_no_session(tmp_path: Path) -> None:
         assert handed_out > 0 and lost == 0
     finally:
         stack.stop()
-    assert all_gone(topology_pids(tmp_path))
+    assert_all_gone(topology_pids(tmp_path))
 
 
 def test_a_stack_that_fails_to_start_stops_every_redis_and_sentinel(tmp_path: Path) -> None:
@@ -101,4 +102,4 @@ def test_a_stack_that_fails_to_start_stops_every_redis_and_sentinel(tmp_path: Pa
         Stack(spec).start()
     pids = topology_pids(tmp_path)
     assert len(pids) == 5   # primary, replica, three Sentinels
-    wait_until(lambda: all_gone(pids), 5, "every Redis and Sentinel exits")
+    assert_all_gone(pids, timeout=5, what="every Redis and Sentinel exits")

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -14,114 +12,51 @@ import pytest
 
 from harness.records import ERROR_KINDS, REQUEST_SCHEMA
 from harness.stack import free_port
-from harness.stack.procs import pid_alive
+from tests.runs import assert_all_gone, harness, manifest_of, only_run_dir, started_pids, summary_of
+from tests.runs import read_records as records_and_files
+from tests.scenario_files import BUGGY_FIXED, ME_STEP, login_step, merged, redis_latency, write_scenario
+
+
+def login_flow(name: str, weight: int, via_edge: bool = False) -> dict:
+    flow = {"name": name, "weight": weight, "wait": [0.0, 0.1], "steps": [login_step(), ME_STEP]}
+    return flow | ({"via_edge": True} if via_edge else {})
+
 
 # The incident as flows: mobile logins through the edge proxy, web logins direct, each login followed at
 # once by GET /me with the new session. The error-kind rule names the failure the incident report names.
-DECLARATIVE_INCIDENT = """
-[scenario]
-name = "declarative-mobile-latency"
-
-[load]
-users = 40
-spawn_rate = 40
-duration = "{duration}"
-seed = 5
-
-[load.credentials]
-username = "user{{n}}"
-password = "pass-user{{n}}"
-count = 500
-
-[[load.flows]]
-name = "login"
-weight = 3
-via_edge = true
-wait = [0.0, 0.1]
-
-[[load.flows.steps]]
-method = "POST"
-path = "/login"
-json = {{ username = "{{username}}", password = "{{password}}" }}
-capture = {{ session = "json:session_id" }}
-
-[[load.flows.steps]]
-path = "/me"
-headers = {{ X-Session-ID = "{{session}}" }}
-
-[[load.flows]]
-name = "web_login"
-weight = 1
-wait = [0.0, 0.1]
-
-[[load.flows.steps]]
-method = "POST"
-path = "/login"
-json = {{ username = "{{username}}", password = "{{password}}" }}
-capture = {{ session = "json:session_id" }}
-
-[[load.flows.steps]]
-path = "/me"
-headers = {{ X-Session-ID = "{{session}}" }}
-
-[[load.error_kinds]]
-kind = "session_not_found"
-status = 401
-body = "Session expired"
-
-[load.mobile_network]
-latency_ms = 40
-jitter_ms = 15
-
-[[faults]]
-proxy = "redis"
-at = "1s"
-type = "latency"
-stream = "upstream"
-attributes = {{ latency = 60, jitter = 50 }}
-
-[variants.buggy]
-profile = "buggy"
-expect = "fail"
-
-[variants.fixed]
-profile = "fixed"
-expect = "pass"
-"""
+DECLARATIVE_INCIDENT = merged({
+    "scenario": {"name": "declarative-mobile-latency"},
+    "load": {"users": 40, "spawn_rate": 40, "seed": 5,
+             "credentials": {"username": "user{n}", "password": "pass-user{n}", "count": 500},
+             "flows": [login_flow("login", 3, via_edge=True), login_flow("web_login", 1)],
+             "error_kinds": [{"kind": "session_not_found", "status": 401, "body": "Session expired"}],
+             "mobile_network": {"latency_ms": 40, "jitter_ms": 15}},
+    "faults": [redis_latency(60, jitter=50, at="1s")],
+}, BUGGY_FIXED)
 
 
-def harness(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
+def scenario_file(tmp_path: Path, duration: str) -> Path:
+    return write_scenario(tmp_path, DECLARATIVE_INCIDENT, {"load": {"duration": duration}}, name="declarative.toml")
 
 
 def run_scenario(tmp_path: Path, duration: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    path = tmp_path / "declarative.toml"
-    path.write_text(DECLARATIVE_INCIDENT.format(duration=duration))
     out = tmp_path / "reports"
-    result = subprocess.run(harness("run", str(path), "--out", str(out), *extra), capture_output=True, text=True,
-                            timeout=300, stdin=subprocess.DEVNULL)
-    runs = [p for p in out.iterdir() if p.is_dir()]
-    assert len(runs) == 1, result.stdout + result.stderr
-    return result, runs[0]
+    result = subprocess.run(harness("run", str(scenario_file(tmp_path, duration)), "--out", str(out), *extra),
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return result, only_run_dir(out, result.stdout + result.stderr)
 
 
 def records(run_dir: Path):
-    files = sorted((run_dir / "requests").glob("*.parquet"))
-    assert files, "no request records written"
+    rows, files = records_and_files(run_dir)
     assert pq.read_schema(files[0]).remove_metadata().equals(REQUEST_SCHEMA)
-    return pq.ParquetDataset([str(f) for f in files]).read().to_pandas()
-
-
-def started_pids(manifest: dict) -> list[int]:
-    return [p["pid"] for v in manifest["variants"].values() for p in v.get("processes", [])]
+    return rows
 
 
 @pytest.mark.slow
 def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path) -> None:
     """Buggy fails with session_not_found (by the error-kind rule), fixed passes, through the packaged locustfile."""
     result, run_dir = run_scenario(tmp_path, "15s")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    summary, manifest = summary_of(run_dir), manifest_of(run_dir)
     rows = records(run_dir)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -138,7 +73,7 @@ def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path)
     assert (fixed.name == "/login").sum() >= len(fixed[fixed.kind == "flow"])
     # Mobile flows cross the edge proxy (>= 25 ms each way per request, two requests); a timer never fires early.
     assert login.latency_ms.min() >= 100
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
 
 @pytest.mark.slow
@@ -156,8 +91,7 @@ def test_declarative_flows_run_on_two_locust_workers(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_worker_started_with_harness_worker_runs_the_declarative_flows(tmp_path: Path) -> None:
     """`harness worker` loads the packaged locustfile and gets the flows from the master it joins."""
-    path = tmp_path / "declarative.toml"
-    path.write_text(DECLARATIVE_INCIDENT.format(duration="5s"))
+    path = scenario_file(tmp_path, "5s")
     out, port = tmp_path / "reports", free_port()
     run = subprocess.Popen(harness("run", str(path), "--out", str(out), "--variants", "fixed", "--master-bind",
                                    f"127.0.0.1:{port}", "--expect-workers", "1"),
@@ -176,8 +110,7 @@ def test_a_worker_started_with_harness_worker_runs_the_declarative_flows(tmp_pat
                 process.kill()
                 process.wait()
     assert run.returncode in (0, 1), "".join(stderr)[-2000:]
-    runs = [p for p in out.iterdir() if p.is_dir()]
-    flows = records(runs[0])
+    flows = records(only_run_dir(out))
     flows = flows[flows.kind == "flow"]
     assert len(flows) > 0 and flows.worker.nunique() == 1 and flows.worker.iloc[0] != "local"
     assert set(flows.user_class) == {"FlowUser"} and flows.success.mean() > 0.99

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -13,16 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.stack import free_port
-from harness.stack.procs import pid_alive
-from tests.run.test_run_e2e import SHORT, only_run_dir, started_pids
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-def scenario(tmp_path: Path, duration: str) -> Path:
-    path = tmp_path / "short.toml"
-    path.write_text(SHORT.format(locustfile=SCENARIOS / "login_users.py", duration=duration))
-    return path
+from tests.run.test_run_e2e import scenario_file as scenario
+from tests.runs import assert_all_gone, harness, only_run_dir, started_pids
 
 
 def locust_total(run_dir: Path, variant: str) -> int:
@@ -38,8 +29,8 @@ def records(run_dir: Path):
 @pytest.mark.slow
 def test_two_local_workers_records_merge_and_equal_locusts_totals(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = subprocess.run([sys.executable, "-m", "harness", "run", str(scenario(tmp_path, "10s")), "--out", str(out),
-                             "--variants", "fixed", "--workers", "2"],
+    result = subprocess.run(harness("run", str(scenario(tmp_path, "10s")), "--out", str(out),
+                                    "--variants", "fixed", "--workers", "2"),
                             capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert result.returncode in (0, 1), result.stderr[-2000:]
     run_dir = only_run_dir(out)
@@ -49,17 +40,17 @@ def test_two_local_workers_records_merge_and_equal_locusts_totals(tmp_path: Path
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert [p["name"] for p in manifest["variants"]["fixed"]["processes"]][-3:] == [
         "locust-fixed-master", "locust-fixed-worker-1", "locust-fixed-worker-2"]
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
 
 @pytest.mark.slow
 def test_master_bind_waits_for_workers_started_with_harness_worker(tmp_path: Path) -> None:
     out, port = tmp_path / "reports", free_port()
     path = scenario(tmp_path, "8s")
-    run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--variants",
-                            "fixed", "--master-bind", f"127.0.0.1:{port}", "--expect-workers", "1"],
+    run = subprocess.Popen(harness("run", str(path), "--out", str(out), "--variants",
+                                   "fixed", "--master-bind", f"127.0.0.1:{port}", "--expect-workers", "1"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "harness", "worker", "--master", f"127.0.0.1:{port}", str(path)],
+    worker = subprocess.Popen(harness("worker", "--master", f"127.0.0.1:{port}", str(path)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     stderr: list[str] = []
     reader = threading.Thread(target=lambda: stderr.append(run.communicate(timeout=240)[1]))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.procs import pid_alive
-from tests.run.test_run_e2e import harness, only_run_dir, scenario_file, started_pids
+from tests.run.test_run_e2e import scenario_file
+from tests.runs import assert_all_gone, harness, only_run_dir, started_pids
 
 
 @pytest.mark.slow
@@ -28,7 +28,7 @@ def test_repeat_two_runs_every_variant_twice_and_gives_a_verdict_over_replicates
     assert all(v["status"] == "completed" for v in manifest["variants"].values())
     pids = [{p["pid"] for p in v["processes"]} for v in manifest["variants"].values()]
     assert all(a.isdisjoint(b) for i, a in enumerate(pids) for b in pids[i + 1:])  # a fresh stack each time
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
     buggy = summary["replicates"]["buggy"]
     assert buggy["replicates"] == ["buggy@1", "buggy@2"] and len(buggy["rates"]) == 2

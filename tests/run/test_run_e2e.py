@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,75 +14,22 @@ import pytest
 
 from harness.records import ERROR_KINDS, REQUEST_SCHEMA
 from harness.stack import ServerProcess
-from harness.stack.procs import pid_alive
+from tests.runs import assert_all_gone, harness, only_run_dir, read_records, started_pids
+from tests.scenario_files import BUGGY_FIXED, LOGIN_USERS, merged, redis_latency, write_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-SHORT = """
-[scenario]
-name = "short"
-description = "mobile-latency, shortened for the tests"
-
-[load]
-locustfile = "{locustfile}"
-users = 20
-spawn_rate = 20
-duration = "{duration}"
-seed = 3
-
-[load.classes.MobileUser]
-weight = 3
-wait = [0.1, 0.3]
-
-[load.classes.WebUser]
-weight = 1
-wait = [0.1, 0.3]
-
-[load.mobile_network]
-latency_ms = 40
-jitter_ms = 15
-
-[[faults]]
-proxy = "redis"
-at = "2s"
-type = "latency"
-stream = "upstream"
-attributes = {{ latency = 60, jitter = 50 }}
-
-[variants.buggy]
-profile = "buggy"
-expect = "fail"
-
-[variants.fixed]
-profile = "fixed"
-expect = "pass"
-"""
+# mobile-latency, shortened for the tests; shared by the other e2e tests of `harness run`.
+SHORT = merged({
+    "scenario": {"name": "short", "description": "mobile-latency, shortened for the tests"},
+    "load": {"locustfile": LOGIN_USERS, "users": 20, "spawn_rate": 20, "seed": 3,
+             "classes": {"MobileUser": {"weight": 3, "wait": [0.1, 0.3]},
+                         "WebUser": {"weight": 1, "wait": [0.1, 0.3]}},
+             "mobile_network": {"latency_ms": 40, "jitter_ms": 15}},
+    "faults": [redis_latency(60, jitter=50, at="2s")],
+}, BUGGY_FIXED)
 
 
 def scenario_file(tmp_path: Path, duration: str) -> Path:
-    path = tmp_path / "short.toml"
-    path.write_text(SHORT.format(locustfile=SCENARIOS / "login_users.py", duration=duration))
-    return path
-
-
-def harness(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
-
-
-def only_run_dir(out: Path) -> Path:
-    runs = [p for p in out.iterdir() if p.is_dir()]
-    assert len(runs) == 1, runs
-    return runs[0]
-
-
-def started_pids(manifest: dict) -> list[int]:
-    return [p["pid"] for v in manifest["variants"].values() for p in v.get("processes", [])]
-
-
-def read_records(run_dir: Path):
-    files = sorted((run_dir / "requests").glob("*.parquet"))
-    assert files, "no request records written"
-    return pq.ParquetDataset([str(f) for f in files]).read().to_pandas(), files
+    return write_scenario(tmp_path, SHORT, {"load": {"duration": duration}}, name="short.toml")
 
 
 @pytest.mark.slow
@@ -115,7 +61,7 @@ def test_run_reproduces_the_bug_and_passes_the_fix(tmp_path: Path) -> None:
 
     verdicts = {name: v["verdict"] for name, v in summary["variants"].items()}
     assert verdicts == {"buggy": "fail", "fixed": "pass"}
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
 
 @pytest.mark.slow
@@ -151,7 +97,7 @@ def test_sigint_mid_run_rolls_back_stops_everything_and_keeps_records(tmp_path: 
     run_dir = only_run_dir(out)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
     # The external fault proxy is left as it was found: the run's proxies and toxics are gone.
     assert httpx.get(f"{fault_proxy.url}/proxies").json() == {}
     records, _ = read_records(run_dir)

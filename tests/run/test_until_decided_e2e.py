@@ -3,74 +3,38 @@ a good one runs to its maximum and passes there (under bursts no early pass is g
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.run.test_run_e2e import only_run_dir, pid_alive, read_records, started_pids
+from tests.runs import assert_all_gone, harness, manifest_of, only_run_dir, read_records, started_pids, summary_of
+from tests.scenario_files import LOGIN_USERS, redis_latency, write_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
-TINY = """
-[scenario]
-name = "tiny"
-description = "mobile-latency's load on the fixed variant, no faults: a variant that clearly meets 99%"
-
-[load]
-locustfile = "{locustfile}"
-users = 40
-spawn_rate = 20
-duration = "{duration}"
-seed = 7
-
-[load.classes.MobileUser]
-weight = 3
-wait = [0.2, 0.6]
-
-[load.classes.WebUser]
-weight = 1
-wait = [0.2, 0.6]
-
-[load.mobile_network]
-latency_ms = 40
-jitter_ms = 15
-
-{faults}
-[variants.{variant}]
-profile = "{variant}"
-expect = "{expect}"
-"""
-LATENCY = """
-[[faults]]
-proxy = "redis"
-at = "2s"
-type = "latency"
-stream = "upstream"
-attributes = { latency = 60, jitter = 50 }
-"""
+# mobile-latency's load with one variant of the reference service; faults only where a test adds them.
+TINY = {
+    "scenario": {"name": "tiny", "description": "mobile-latency's load on one variant of the reference service"},
+    "load": {"locustfile": LOGIN_USERS, "users": 40, "spawn_rate": 20, "seed": 7,
+             "classes": {"MobileUser": {"weight": 3, "wait": [0.2, 0.6]},
+                         "WebUser": {"weight": 1, "wait": [0.2, 0.6]}},
+             "mobile_network": {"latency_ms": 40, "jitter_ms": 15}},
+}
+LATENCY = {"faults": [redis_latency(60, jitter=50, at="2s")]}
 
 
-def harness(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
-
-
-def run_until_decided(tmp_path: Path, variant: str, expect: str, duration: str, faults: str = ""):
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY.format(locustfile=SCENARIOS / "login_users.py", duration=duration, faults=faults,
-                                    variant=variant, expect=expect))
+def run_until_decided(tmp_path: Path, variant: str, expect: str, duration: str, *extra: dict):
+    scenario = write_scenario(tmp_path, TINY, {"load": {"duration": duration}}, *extra,
+                              {"variants": {variant: {"profile": variant, "expect": expect}}}, name="tiny.toml")
     out = tmp_path / "reports"
     started = time.monotonic()
     result = subprocess.run(harness("run", str(scenario), "--until-decided", "--min-duration", "10s",
                                     "--out", str(out)), capture_output=True, text=True, timeout=240,
                             stdin=subprocess.DEVNULL)
     run_dir = only_run_dir(out)
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    summary = json.loads((run_dir / "summary.json").read_text())["variants"][variant]
-    return result, time.monotonic() - started, run_dir, manifest, summary
+    return result, time.monotonic() - started, run_dir, manifest_of(run_dir), summary_of(run_dir)["variants"][variant]
 
 
 @pytest.mark.slow
@@ -86,7 +50,7 @@ def test_broken_variant_stops_early_on_a_sequential_fail(tmp_path: Path) -> None
     assert records.t.max() < stopped["at_s"] + 15  # Locust stopped, not just the watching
     assert (summary["verdict"], summary["verdict_method"]) == ("fail", "sequential")
     assert summary["stopped"]["final"]["flows"] >= stopped["flows"]
-    assert not [pid for pid in started_pids(manifest) if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
 
 @pytest.mark.slow

@@ -7,11 +7,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import redis
 
-from harness.stack.procs import ManagedProcess, free_port, pid_alive
+from harness.stack.procs import ManagedProcess, free_port
+from tests.runs import assert_all_gone, read_records, started_pids
+from tests.scenario_files import lasting
 from tests.service.helpers import (
     APP,
     BUG_MS,
@@ -23,7 +24,6 @@ from tests.service.helpers import (
     manifest_of,
     only_run_dir,
     run_harness,
-    wait_gone,
     write_credentials,
     write_scenario,
 )
@@ -31,7 +31,7 @@ from tests.service.helpers import (
 
 def test_command_service_before_fails_after_passes_and_nothing_is_left(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, duration="15s")), "--out", str(out),
+    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, lasting("15s"))), "--out", str(out),
                          "--until-decided", "--min-duration", "2s")
     run_dir = only_run_dir(out)
     manifest = manifest_of(run_dir)
@@ -44,8 +44,7 @@ def test_command_service_before_fails_after_passes_and_nothing_is_left(tmp_path:
         assert service["kind"] == "command" and service["env"]["REDIS_TIMEOUT_MS"] == timeout
         assert service["url"].startswith("http://127.0.0.1:")
         assert (run_dir / "logs" / name / "service.err").exists()
-    pids = [p["pid"] for v in manifest["variants"].values() for p in v["processes"]]
-    assert not [pid for pid in pids if pid_alive(pid)]
+    assert_all_gone(started_pids(manifest))
 
 
 def start_session_app(tmp_path: Path, name: str, timeout_ms: str, redis_port: int) -> tuple[ManagedProcess, str]:
@@ -78,20 +77,11 @@ def running_services(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
 
 def test_url_service_is_judged_with_local_workers(tmp_path: Path, running_services: tuple[int, str, str]) -> None:
     redis_port, before_url, after_url = running_services
-    text = LOAD + f"""
-[redis]
-listen = "127.0.0.1:{redis_port}"
-
-[variants.before]
-expect = "fail"
-service = {{{{ url = "{before_url}" }}}}
-
-[variants.after]
-expect = "pass"
-service = {{{{ url = "{after_url}", ready = "/" }}}}
-"""
+    url_services = {"redis": {"listen": f"127.0.0.1:{redis_port}"},
+                    "variants": {"before": {"expect": "fail", "service": {"url": before_url}},
+                                 "after": {"expect": "pass", "service": {"url": after_url, "ready": "/"}}}}
     out = tmp_path / "reports"
-    result = run_harness("run", str(write_scenario(tmp_path, text, duration="6s")), "--out", str(out),
+    result = run_harness("run", str(write_scenario(tmp_path, LOAD, url_services)), "--out", str(out),
                          "--workers", "2")
     manifest = manifest_of(only_run_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -100,34 +90,32 @@ service = {{{{ url = "{after_url}", ready = "/" }}}}
     names = [p["name"] for p in manifest["variants"]["after"]["processes"]]
     assert names[:2] == ["faultproxy", "redis"] and "service" not in names  # nothing started for the service
     assert len(names) == 2 + 1 + 2  # Locust master and two workers
-    assert not wait_gone(lambda: [p["pid"] for v in manifest["variants"].values() for p in v["processes"]
-                                  if pid_alive(p["pid"])], timeout=5)
+    assert_all_gone(started_pids(manifest), timeout=5)
 
 
 def test_declarative_flows_with_credentials_file_and_error_kind_rule(tmp_path: Path) -> None:
     write_credentials(tmp_path)
     out = tmp_path / "reports"
-    result = run_harness("run", str(write_scenario(tmp_path, DECLARATIVE_SERVICE, duration="6s")), "--out",
+    result = run_harness("run", str(write_scenario(tmp_path, DECLARATIVE_SERVICE)), "--out",
                          str(out))
     run_dir = only_run_dir(out)
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = pq.ParquetDataset([str(p) for p in (run_dir / "requests").glob("*.parquet")]).read().to_pandas()
+    rows, _ = read_records(run_dir)
     flows = rows[(rows.kind == "flow") & (rows.name == "login")]
     before, after = flows[flows.variant == "before"], flows[flows.variant == "after"]
     assert set(before[~before.success].error_kind) == {"timeout"}  # the rule, not the status alone
     assert after.success.all() and len(after) > 300
     assert {"/login", "/me"} <= set(rows[rows.kind == "request"].name)
-    assert not [p["pid"] for v in manifest_of(run_dir)["variants"].values() for p in v["processes"]
-                if pid_alive(p["pid"])]
+    assert_all_gone(started_pids(manifest_of(run_dir)))
 
 
 def test_redis_upstream_puts_an_existing_redis_behind_the_proxy(tmp_path: Path, redis_server) -> None:
     """The service's sessions land in the Redis the scenario names, through the `redis` proxy; the run writes
     nothing of its own there."""
-    text = COMMAND_SERVICE + f'\n[redis]\nupstream = "{redis_server.address}"\n'
+    upstream = {"redis": {"upstream": redis_server.address}}
     out = tmp_path / "reports"
-    result = run_harness("run", str(write_scenario(tmp_path, text, duration="3s")), "--out", str(out),
-                         "--variants", "after")
+    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, upstream, lasting("3s"))),
+                         "--out", str(out), "--variants", "after")
     assert result.returncode in (0, 1), result.stderr  # 3 s: a verdict is not this test's point
     manifest = manifest_of(only_run_dir(out))
     assert "redis" not in [p["name"] for p in manifest["variants"]["after"]["processes"]]  # no throwaway Redis

@@ -13,19 +13,17 @@ from pathlib import Path
 import pytest
 
 from harness.stack.procs import pid_alive
+from tests.scenario_files import lasting
 from tests.service.helpers import APP, LOAD, PYTHON, harness, processes_with, wait_gone, write_scenario
 
 
 def scenario_with_grandchild(tmp_path: Path) -> tuple[Path, str]:
     """A service started through a shell that also starts a process of its own (as `npm start` does)."""
     marker = f"{uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000 + 1}"
-    shell = f"sleep {marker} & exec {PYTHON} {APP} --host {{{{host}}}} --port {{{{port}}}}"
-    text = LOAD + f"""
-[service]
-command = ["sh", "-c", "{shell}"]
-env = {{{{ REDIS_URL = "{{{{redis_url}}}}", REDIS_TIMEOUT_MS = "1000" }}}}
-"""
-    return write_scenario(tmp_path, text, duration="120s"), marker
+    shell = f"sleep {marker} & exec {PYTHON} {APP} --host {{host}} --port {{port}}"
+    service = {"service": {"command": ["sh", "-c", shell],
+                           "env": {"REDIS_URL": "{redis_url}", "REDIS_TIMEOUT_MS": "1000"}}}
+    return write_scenario(tmp_path, LOAD, service, lasting("120s")), marker
 
 
 def wait_running(process: subprocess.Popen[bytes], out: Path, timeout: float = 90) -> dict:
