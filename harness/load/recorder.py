@@ -6,7 +6,6 @@ flushed before; analysis reads all parts. One recorder per Locust process that r
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -17,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness.files import atomic_path, write_json_atomic
 from harness.load.classify import classify, response_error
 from harness.records import KIND_FLOW, KIND_REQUEST, REQUEST_COLUMNS, REQUEST_SCHEMA
 
@@ -105,16 +105,15 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered rows as one complete Parquet part (tmp file + rename)."""
+        """Write buffered rows as one complete Parquet part (a reader never sees half of one)."""
         count = len(self._columns["ts"])
         if count == 0 or self.out_dir is None:
             return
         table = pa.Table.from_pydict(self._columns, schema=REQUEST_SCHEMA)
         self._columns = {c: [] for c in REQUEST_COLUMNS}
         final = self.out_dir / f"{self.variant}-{self.worker}-{os.getpid()}-{self._part:05d}.parquet"
-        tmp = final.with_name("." + final.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
+        with atomic_path(final) as partial:
+            pq.write_table(table, partial, compression="zstd")
         self._part += 1
         self.rows_written += count
 
@@ -123,9 +122,7 @@ def write_started(path: Path | None, t0: float) -> None:
     """Tell the harness when the load started (it aligns the fault timeline on it)."""
     if path is None:
         return
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps({"t0": t0, "pid": os.getpid()}))
-    os.replace(tmp, path)
+    write_json_atomic(path, {"t0": t0, "pid": os.getpid()}, indent=None)
 
 
 def flush_quietly(recorder: Recorder) -> None:

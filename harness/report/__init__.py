@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from rich.console import Console
 
 from harness.analysis import RunAnalysis, analyse_run, load_run
+from harness.files import write_atomic
 from harness.records import CHARTS_DIR, JUNIT, REPORT_HTML, SUMMARY, SUMMARY_MD
 
 __all__ = ["build_report", "write_report"]
@@ -30,7 +30,7 @@ def build_report(run_dir: Path) -> int:
 
 
 def write_report(analysis: RunAnalysis, run_dir: Path) -> list[Path]:
-    """Write every output file into run_dir; returns their paths."""
+    """Write every output file into run_dir (atomically: a browser or CI never sees half of one); their paths."""
     from harness.report.charts import render_charts
     from harness.report.html import render_html
     from harness.report.junit import render_junit
@@ -45,12 +45,3 @@ def write_report(analysis: RunAnalysis, run_dir: Path) -> list[Path]:
     written.append(write_atomic(run_dir / JUNIT, render_junit(analysis)))
     written.append(write_atomic(run_dir / REPORT_HTML, render_html(analysis, charts).encode()))
     return written
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """A reader (a browser, CI) never sees half a file, even while a report is rebuilt."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return path

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+
+from harness.files import write_json_atomic
 
 
 def write_ready_file(path: Path | None, host: str, port: int) -> None:
@@ -12,6 +13,4 @@ def write_ready_file(path: Path | None, host: str, port: int) -> None:
     if path is None:
         return
     info = {"url": f"http://{host}:{port}", "host": host, "port": port, "pid": os.getpid()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(info))
-    os.replace(tmp, path)
+    write_json_atomic(path, info, indent=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import shutil
 import socket
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
 from harness.experiment.faults import FaultProxyClient
+from harness.files import write_json_atomic
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
@@ -163,9 +163,7 @@ class Stack:
     def _save_state(self) -> None:
         if self.spec.state_file is not None:
             state = {"url": self.fault_proxy_url, "created": self.created_proxies, "replaced": self.replaced_proxies}
-            tmp = self.spec.state_file.with_name(self.spec.state_file.name + ".tmp")
-            tmp.write_text(json.dumps(state, indent=2))
-            tmp.replace(self.spec.state_file)
+            write_json_atomic(self.spec.state_file, state)
 
     def _start_service(self) -> None:
         if self.topology is None:   # a Sentinel topology made its `redis` proxy itself
