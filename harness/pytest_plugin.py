@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import pytest
 
 import harness
 from harness.errors import BadInput, HarnessError, StackError
+from harness.polling import poll_until
 from harness.stack import ManagedProcess, RedisServer, ServerProcess, free_port, start_authsvc, start_fault_proxy
 
 FAULT_PROXY_URL_ENV = "HARNESS_FAULT_PROXY_URL"
@@ -102,21 +102,20 @@ def proxied_redis(redis_server: RedisServer, fault_proxy: FaultProxy) -> Iterato
 @pytest.fixture
 def auth_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Factory: `auth_service(profile="fixed", flags={...})` starts the service behind the proxied Redis."""
-    started: list[ServerProcess] = []
+    # Imported here, as in the other factories: the scenario models load pydantic, which only a test using
+    # this fixture needs.
+    from harness.scenario import flag_text
+
+    started = _Started()
 
     def start(profile: str = "fixed", flags: dict[str, Any] | None = None, users: int = 1000,
               workers: int = 1) -> ServerProcess:
-        flag_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (flags or {}).items()}
-        server = start_authsvc(proxied_redis.url, tmp_path / "logs", profile=profile, flags=flag_text,
-                               users=users, workers=workers, name=f"authsvc-{len(started) + 1}")
-        started.append(server)
-        return server
+        texts = {k: flag_text(v) for k, v in (flags or {}).items()}
+        return started(start_authsvc(proxied_redis.url, tmp_path / "logs", profile=profile, flags=texts,
+                                     users=users, workers=workers, name=f"authsvc-{started.count + 1}"))
 
-    try:
+    with started:
         yield start
-    finally:
-        for server in started:
-            server.stop()
 
 
 @pytest.fixture
@@ -133,7 +132,7 @@ def command_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Cal
     from harness.scenario.service import ServiceFields
     from harness.stack.service import Placeholders, ServiceCommand, start_command_service
 
-    started: list[ServerProcess] = []
+    started = _Started()
     redis_host, _, redis_port = proxied_redis.url.removeprefix("redis://").rsplit("/", 1)[0].rpartition(":")
 
     def start(command: list[str] | str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
@@ -150,15 +149,32 @@ def command_service(proxied_redis: ProxiedRedis, tmp_path: Path) -> Iterator[Cal
         spec = ServiceCommand(command=list(fields.command or []), base_dir=Path.cwd(), cwd=fields.cwd,
                               env={k: v for k, v in fields.env.items() if v is not None}, ready=ready,
                               ready_timeout_s=ready_timeout)
-        process, url = start_command_service(spec, values, tmp_path / "logs", name=f"service-{len(started) + 1}")
-        server = ServerProcess(process=process, url=url, host=values.host, port=values.port)
-        started.append(server)
+        process, url = start_command_service(spec, values, tmp_path / "logs", name=f"service-{started.count + 1}")
+        return started(ServerProcess(process=process, url=url, host=values.host, port=values.port))
+
+    with started:
+        yield start
+
+
+class _Started:
+    """The servers a factory fixture started, each stopped when the fixture ends (by PID, even if a test failed)."""
+
+    def __init__(self) -> None:
+        self.servers: list[ServerProcess] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.servers)
+
+    def __call__(self, server: ServerProcess) -> ServerProcess:
+        self.servers.append(server)
         return server
 
-    try:
-        yield start
-    finally:
-        for server in started:
+    def __enter__(self) -> _Started:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for server in self.servers:
             server.stop()
 
 
@@ -200,19 +216,13 @@ def run_login_load(service_url: str, users: int = 10, duration_s: float = 10.0, 
                    locustfile: Path | None = None, out_dir: Path | None = None, confidence: float = 0.95,
                    flow: str = "login", seed: int = 1, users_in_service: int = 1000) -> LoadResult:
     """Run real Locust (headless, its own process) against `service_url`; return the `flow` success rate."""
-    from harness.load.runner import LoadPlan
-
     locustfile = locustfile or DEFAULT_LOCUSTFILE
     if not locustfile.is_file():
         raise BadInput(f"run_login_load: no Locust file at {locustfile}; pass locustfile=")
-    out = out_dir or Path(tempfile.mkdtemp(prefix="harness-load-"))
-    plan = LoadPlan(locustfile=locustfile, host=service_url, edge_host=service_url, users=users,
-                    spawn_rate=spawn_rate or users, duration_s=duration_s, variant="pytest",
-                    records_dir=out / "requests", started_file=out / "started.json", csv_prefix=out / "locust" / "run",
-                    log_dir=out / "logs", classes={user_class: {"weight": 1, "wait": list(wait)}}, client_flags={},
-                    options={}, seed=seed, users_in_service=users_in_service)
-    _run_to_end(plan)
-    return load_result(out / "requests", flow, confidence)
+    return _load_to_end(out_dir, flow, confidence, locustfile=locustfile, host=service_url, edge_host=service_url,
+                        users=users, spawn_rate=spawn_rate or users, duration_s=duration_s,
+                        classes={user_class: {"weight": 1, "wait": list(wait)}}, seed=seed,
+                        users_in_service=users_in_service)
 
 
 def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials: dict[str, Any] | None = None,
@@ -224,7 +234,6 @@ def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials
     `[[load.error_kinds]]`, as dicts) with real Locust against `service_url`; return the success rate of
     `flow` (default the first flow). `via_edge` flows go to `edge_url`. A bad table raises BadInput, one line.
     """
-    from harness.load.runner import LoadPlan
     from harness.scenario import DECLARATIVE_LOCUSTFILE, parse_scenario
     from harness.scenario.flows import DECLARATIVE_USER
 
@@ -241,31 +250,30 @@ def run_flows_load(service_url: str, flows: list[dict[str, Any]], *, credentials
             load = load.model_copy(update={"credentials": load.credentials.resolved(Path.cwd())})
         except ValueError as exc:
             raise BadInput(f"run_flows_load: credentials.file: {exc}") from None
+    return _load_to_end(out_dir, flow or load.flows[0].name, confidence, locustfile=DECLARATIVE_LOCUSTFILE,
+                        host=service_url, edge_host=edge_url or service_url, users=users,
+                        spawn_rate=spawn_rate or users, duration_s=duration_s,
+                        classes={DECLARATIVE_USER: {"weight": 1}}, seed=seed, users_in_service=users_in_service,
+                        flows=load.flows_spec())
+
+
+def _load_to_end(out_dir: Path | None, flow: str, confidence: float, **plan_fields: Any) -> LoadResult:
+    """Run Locust with these LoadPlan fields, its files in `out_dir` (a new temporary folder by default),
+    until it ends by itself; stop it by PID whatever happens; the `flow`'s result."""
+    from harness.load.runner import STOP_TIMEOUT_S, LoadPlan, LocustRun
+
     out = out_dir or Path(tempfile.mkdtemp(prefix="harness-load-"))
-    plan = LoadPlan(locustfile=DECLARATIVE_LOCUSTFILE, host=service_url, edge_host=edge_url or service_url,
-                    users=users, spawn_rate=spawn_rate or users, duration_s=duration_s, variant="pytest",
-                    records_dir=out / "requests", started_file=out / "started.json", csv_prefix=out / "locust" / "run",
-                    log_dir=out / "logs", classes={DECLARATIVE_USER: {"weight": 1}}, client_flags={},
-                    options={}, seed=seed, users_in_service=users_in_service, flows=load.flows_spec())
-    _run_to_end(plan)
-    return load_result(out / "requests", flow or load.flows[0].name, confidence)
-
-
-def _run_to_end(plan: Any) -> None:
-    """Start Locust for `plan`, wait until it ends by itself, stop it by PID whatever happens."""
-    from harness.load.runner import STOP_TIMEOUT_S, LocustRun
-
-    duration_s = plan.duration_s
+    plan = LoadPlan(variant="pytest", records_dir=out / "requests", started_file=out / "started.json",
+                    csv_prefix=out / "locust" / "run", log_dir=out / "logs", client_flags={}, options={},
+                    **plan_fields)
     run = LocustRun(plan).start()
     try:
         run.wait_started()
-        deadline = time.monotonic() + duration_s + STOP_TIMEOUT_S + 30
-        while run.alive():
-            if time.monotonic() > deadline:
-                raise StackError(f"Locust did not stop after {duration_s:.0f} s: {run.main.log_tail()}")
-            time.sleep(0.2)
+        if not poll_until(lambda: not run.alive(), plan.duration_s + STOP_TIMEOUT_S + 30, 0.2):
+            raise StackError(f"Locust did not stop after {plan.duration_s:.0f} s: {run.main.log_tail()}")
     finally:
         run.stop()
+    return load_result(out / "requests", flow, confidence)
 
 
 def load_result(records_dir: Path, flow: str, confidence: float) -> LoadResult:

@@ -11,7 +11,6 @@ import signal
 import socket
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from harness.authsvc.limits import BoundedHeadProtocol
 from harness.authsvc.service import ServiceSettings
 from harness.authsvc.users import seed_users
 from harness.errors import BadInput, StackError
+from harness.polling import poll_until
 from harness.stack.ready import write_ready_file
 
 log = logging.getLogger("harness.authsvc")
@@ -123,16 +123,15 @@ def _announce_when_ready(host: str, port: int, ready_file: Path | None) -> None:
         return
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/config"
 
+    def answers() -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(url, timeout=1.0).status_code == 200
+        return False
+
     def poll() -> None:
-        deadline = time.monotonic() + _READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
-                    write_ready_file(ready_file, host, port)
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        log.error("authsvc did not answer on %s within %.0f s; no ready file written", url, _READY_TIMEOUT_S)
+        if poll_until(answers, _READY_TIMEOUT_S):
+            write_ready_file(ready_file, host, port)
+        else:
+            log.error("authsvc did not answer on %s within %.0f s; no ready file written", url, _READY_TIMEOUT_S)
 
     threading.Thread(target=poll, name="authsvc-ready", daemon=True).start()

@@ -5,16 +5,17 @@ This module runs in the harness process and never imports locust (it monkey-patc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import StackError
 from harness.load.open_model import STAGES_SHAPE_FILE
+from harness.polling import poll_until
 from harness.stack.procs import ManagedProcess, free_port
 
 STOP_TIMEOUT_S = 5      # Locust lets a user finish its current flow this long after the run time
@@ -124,17 +125,18 @@ class LocustRun:
 
     def wait_started(self, timeout: float = STARTUP_TIMEOUT_S) -> float:
         """Epoch time the load started (Locust's test_start), once it has."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def started_at() -> float | None:
             if self.plan.started_file.exists():
-                try:
+                with contextlib.suppress(ValueError, KeyError):
                     return float(json.loads(self.plan.started_file.read_text())["t0"])
-                except (ValueError, KeyError):
-                    pass
             if not self.main.alive():
                 raise StackError(f"Locust exited before the load started: {self.main.log_tail()}")
-            time.sleep(0.05)
-        raise StackError(f"Locust did not start the load within {timeout:.0f} s: {self.main.log_tail()}")
+            return None
+
+        t0 = poll_until(started_at, timeout)
+        if t0 is None:
+            raise StackError(f"Locust did not start the load within {timeout:.0f} s: {self.main.log_tail()}")
+        return t0
 
     def alive(self) -> bool:
         return self.main.alive()

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import psutil
 
 from harness.errors import StackError
+from harness.polling import poll_until
 
 _PR_SET_PDEATHSIG = 1
 
@@ -129,16 +129,16 @@ class ManagedProcess:
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float = 20.0, interval: float = 0.05) -> None:
         """Poll `probe` until it is true; fail early if the process exits, with its last log lines."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if not self.alive():
                 code = self.popen.returncode if self.popen else None
                 raise StackError(f"{self.name} exited with code {code} before it was ready: {self.log_tail()}")
             with contextlib.suppress(Exception):
-                if probe():
-                    return
-            time.sleep(interval)
-        raise StackError(f"{self.name} was not ready after {timeout:.0f} s: {self.log_tail()}")
+                return bool(probe())
+            return False
+
+        if not poll_until(ready, timeout, interval):
+            raise StackError(f"{self.name} was not ready after {timeout:.0f} s: {self.log_tail()}")
 
     def wait_ready_file(self, path: Path, timeout: float = 20.0) -> dict:
         """Wait for the JSON file a harness server writes once it listens; return its content."""

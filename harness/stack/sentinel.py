@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import redis
 
 from harness.errors import HarnessError, StackError
+from harness.polling import poll_until
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import find_redis_server
 
@@ -247,12 +247,9 @@ class SentinelTopology:
 
     def wait_until_watched(self, timeout_s: float = 30.0) -> None:
         """Until every Sentinel knows every replica (synced) and the other Sentinels: only then can they fail over."""
-        deadline = time.monotonic() + timeout_s
-        while not self._watched():
-            if time.monotonic() > deadline:
-                raise StackError(f"Sentinels did not see {self.settings.replicas} replica(s) and each other "
-                                 f"within {timeout_s:.0f} s; logs in {self.log_dir}")
-            time.sleep(0.1)
+        if not poll_until(self._watched, timeout_s, 0.1):
+            raise StackError(f"Sentinels did not see {self.settings.replicas} replica(s) and each other "
+                             f"within {timeout_s:.0f} s; logs in {self.log_dir}")
 
     def _watched(self) -> bool:
         for sentinel in self.sentinels:
@@ -290,14 +287,11 @@ class SentinelTopology:
 
     def wait_for_promotion(self, old: str, timeout_s: float) -> str:
         """The new primary's address once a quorum of Sentinels reports one other than `old`."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            now = self.primary_announce()
-            if now is not None and now != old:
-                return now
-            if time.monotonic() > deadline:
-                raise StackError(f"no promotion within {timeout_s:.0f} s (Sentinels still report {now})")
-            time.sleep(0.05)
+        new = self._agreed_primary(other_than=old, timeout_s=timeout_s)
+        if new is None:
+            raise StackError(f"no promotion within {timeout_s:.0f} s (Sentinels still report "
+                             f"{self.primary_announce()})")
+        return new
 
     def _current_primary(self) -> RedisNode:
         announce = self.primary_announce()
@@ -356,13 +350,12 @@ class SentinelTopology:
         self._note_pid(node.process)
 
     def _agreed_primary(self, other_than: str, timeout_s: float) -> str | None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        """The address a quorum of Sentinels reports, once it is not `other_than`; None after `timeout_s`."""
+        def moved() -> str | None:
             primary = self.primary_announce()
-            if primary is not None and primary != other_than:
-                return primary
-            time.sleep(0.05)
-        return None
+            return primary if primary != other_than else None
+
+        return poll_until(moved, timeout_s)
 
     def processes(self) -> list[ManagedProcess]:
         nodes: list[RedisNode | SentinelNode] = [*self.data_nodes, *self.sentinels]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.errors import StackError
+from harness.polling import poll_until
 from harness.scenario.service import fill_placeholders
 from harness.stack import group_guard
 from harness.stack.group_guard import GRACE_S, group_members, stop_group
@@ -137,18 +137,17 @@ def wait_service_ready(base_url: str, ready: str, timeout_s: float, process: Man
                        name: str = "service") -> None:
     """Poll base_url + ready until it answers 2xx/3xx; StackError (one line) when it exits or times out."""
     url = base_url.rstrip("/") + ready
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def started() -> bool:
         if process is not None and not process.alive():
             code = process.popen.returncode if process.popen else None
             raise StackError(f"{name} exited with code {code} during start-up; last lines of its log "
                              f"({process.log_dir}): {process.log_tail(5)}")
-        if answers(url):
-            return
-        if time.monotonic() >= deadline:
-            raise StackError(f"{name} not ready: {url} did not answer 2xx or 3xx within {timeout_s:g} s "
-                             "(service.ready, service.ready_timeout)")
-        time.sleep(READY_POLL_S)
+        return answers(url)
+
+    if not poll_until(started, timeout_s, READY_POLL_S):
+        raise StackError(f"{name} not ready: {url} did not answer 2xx or 3xx within {timeout_s:g} s "
+                         "(service.ready, service.ready_timeout)")
 
 
 def host_port_of(url: str) -> str:
