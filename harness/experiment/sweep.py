@@ -186,15 +186,13 @@ def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, A
 
 
 def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
-    from harness.report.sweep_charts import dose_response_chart
+    from harness.report.sweep_charts import dose_response_chart, load_response_chart
 
     (sweep_dir / SWEEP_JSON).write_text(json.dumps(summary, indent=2))
     (sweep_dir / SWEEP_MD).write_text(sweep_markdown(summary))
     (sweep_dir / DOSE_RESPONSE_PNG).write_bytes(dose_response_chart(summary))
     axis = load_axis(summary["levels"])
     if axis is not None:
-        from harness.report.load_sweep_chart import load_response_chart
-
         (sweep_dir / LOAD_RESPONSE_PNG).write_bytes(load_response_chart(summary, axis))
 
 

@@ -1,10 +1,13 @@
-"""Charts of sweeps and ablations: success rate against Redis latency, and each fix flag's effect."""
+"""Charts of sweeps and ablations: success rate against Redis latency or load, and each fix flag's effect."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
@@ -19,46 +22,109 @@ def _errors(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.clip(np.vstack([rate - low, high - rate]), 0, None)  # rounding must not make a bar negative
 
 
+@dataclass(frozen=True)
+class SweepAxis:
+    """What a sweep chart's x axis shows, and how its panels split and name the other level."""
+
+    x: str                     # the level field on the x axis
+    label: str
+    panel_by: str              # the other level field: one panel per value
+    panel_title: Callable[[Any], str]
+    # (summary, variant, panel value) -> where the variant breaks on the x axis and its legend text, if it does
+    breaking_point: Callable[[dict[str, Any], str, Any], tuple[float, str] | None]
+    symlog: bool = False
+
+
+def _latency_breaking_point(summary: dict[str, Any], variant: str, users: Any) -> tuple[float, str] | None:
+    point = summary["breaking_points"].get(variant if users is None else f"{variant} @ {users} users")
+    if not point or point["breaks_at_ms"] is None:
+        return None
+    return point["breaks_at_ms"], f"{variant} breaks at {point['breaks_at_ms']} ms"
+
+
+def _load_breaking_point(summary: dict[str, Any], variant: str, latency: Any) -> tuple[float, str] | None:
+    point = (summary.get("load_breaking_points") or {}).get(f"{variant} @ {latency} ms")
+    if not point or point["breaks_at"] is None:
+        return None
+    return point["breaks_at"], f"{variant} breaks at {point['breaks_at']:,}"
+
+
+def _latency_title(latency: Any) -> str:
+    return "" if latency is None else f", Redis latency {latency} ms"
+
+
+LATENCY_AXIS = SweepAxis("latency_ms", "Redis latency added (ms, symlog scale)", "users",
+                         lambda users: "" if users is None else f", {users} users", _latency_breaking_point,
+                         symlog=True)
+LOAD_AXES = {
+    axis: SweepAxis(axis, label, "latency_ms", _latency_title, _load_breaking_point)
+    for axis, label in (("users", "concurrent users"), ("arrival_rate", "arrival rate (flows/s, open model)"))
+}
+
+
 def dose_response_chart(summary: dict[str, Any]) -> bytes:
     """Success rate per variant against Redis latency, one panel per users level, breaking points marked."""
+    return sweep_chart(summary, LATENCY_AXIS)
+
+
+def load_response_chart(summary: dict[str, Any], axis: str) -> bytes:
+    """Success rate per variant against users or arrival rate (`axis`), one panel per latency level."""
+    return sweep_chart(summary, LOAD_AXES[axis])
+
+
+def sweep_chart(summary: dict[str, Any], axis: SweepAxis) -> bytes:
+    return png(sweep_figure(summary, axis))
+
+
+def sweep_figure(summary: dict[str, Any], axis: SweepAxis) -> Figure:
+    """One panel per value of `axis.panel_by`, side by side; variants coloured in the run's order."""
     rows = [r for r in summary["levels"] if r["success_rate"] is not None]
-    users_levels = sorted({r["users"] for r in rows}, key=lambda u: -1 if u is None else u) or [None]
-    colours = variant_colours(list(dict.fromkeys(r["variant"] for r in rows)))  # in the run's variant order
-    fig = Figure(figsize=(6.5 * len(users_levels), 4.4))
+    panels = sorted({r[axis.panel_by] for r in rows}, key=lambda v: -1 if v is None else v) or [None]
+    colours = variant_colours(list(dict.fromkeys(r["variant"] for r in rows)))
+    fig = Figure(figsize=(6.5 * len(panels), 4.4))
+    for index, value in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), index + 1)
+        _sweep_panel(ax, summary, [r for r in rows if r[axis.panel_by] == value], axis, value, colours)
+    return fig
+
+
+def _sweep_panel(ax: Axes, summary: dict[str, Any], rows: list[dict[str, Any]], axis: SweepAxis, panel: Any,
+                 colours: dict[str, str]) -> None:
+    for variant, colour in colours.items():
+        series = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r[axis.x])
+        if series:
+            _plot_series(ax, series, axis.x, variant, colour)
+            point = axis.breaking_point(summary, variant, panel)
+            if point is not None:  # named in the legend, not on the plot, where a label would cover data points
+                ax.axvline(point[0], color=colour, ls=":", lw=1.4, label=point[1])
     target = summary["target"]["minimum"]
-    for index, users in enumerate(users_levels):
-        ax = fig.add_subplot(1, len(users_levels), index + 1)
-        for variant, colour in colours.items():
-            series = sorted((r for r in rows if r["variant"] == variant and r["users"] == users),
-                            key=lambda r: r["latency_ms"])
-            if not series:
-                continue
-            xs = [r["latency_ms"] for r in series]
-            ys = [r["success_rate"] for r in series]
-            ax.errorbar(xs, ys, yerr=_errors(series), fmt="o-", color=colour, capsize=4, lw=1.8, label=variant)
-            undecided = [r for r in series if r["verdict"] not in ("pass", "fail")]
-            if undecided:  # hollow: the interval straddles the target, so this level neither passes nor fails
-                ax.plot([r["latency_ms"] for r in undecided], [r["success_rate"] for r in undecided], "o",
-                        mfc="white", mec=colour, mew=1.8, ms=7, zorder=3)
-            point = summary["breaking_points"].get(variant if users is None else f"{variant} @ {users} users")
-            if point and point["breaks_at_ms"] is not None:
-                # Named in the legend, not on the plot, where a label would cover data points.
-                ax.axvline(point["breaks_at_ms"], color=colour, ls=":", lw=1.4,
-                           label=f"{variant} breaks at {point['breaks_at_ms']} ms")
-        ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
-        if any(r["verdict"] not in ("pass", "fail") for r in rows if r["users"] == users):
-            ax.plot([], [], "o", mfc="white", mec="grey", mew=1.8, label="undecided (interval straddles target)")
+    ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
+    if any(not _decided(r) for r in rows):
+        ax.plot([], [], "o", mfc="white", mec="grey", mew=1.8, label="inconclusive (interval straddles target)")
+    if axis.symlog:
         ax.set_xscale("symlog", linthresh=50)
-        levels = sorted({r["latency_ms"] for r in rows})
+        levels = sorted({r[axis.x] for r in summary["levels"] if r["success_rate"] is not None})
         ax.set_xticks(levels, [str(level) for level in levels])
         ax.minorticks_off()
-        ax.set_xlabel("Redis latency added (ms, symlog scale)")
-        ax.set_ylabel(f"{summary['target']['metric']} flow success rate")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_title(f"{summary['scenario']}" + (f", {users} users" if users is not None else ""))
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize=9)
-    return png(fig)
+    ax.set_xlabel(axis.label)
+    ax.set_ylabel(f"{summary['target']['metric']} flow success rate")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(f"{summary['scenario']}{axis.panel_title(panel)}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+
+
+def _plot_series(ax: Axes, series: list[dict[str, Any]], x: str, variant: str, colour: str) -> None:
+    ax.errorbar([r[x] for r in series], [r["success_rate"] for r in series], yerr=_errors(series), fmt="o-",
+                color=colour, capsize=4, lw=1.8, label=variant)
+    inconclusive = [r for r in series if not _decided(r)]
+    if inconclusive:  # hollow: the interval straddles the target, so this level neither passes nor fails
+        ax.plot([r[x] for r in inconclusive], [r["success_rate"] for r in inconclusive], "o",
+                mfc="white", mec=colour, mew=1.8, ms=7, zorder=3)
+
+
+def _decided(row: dict[str, Any]) -> bool:
+    return row["verdict"] in ("pass", "fail")
 
 
 def ablation_chart(ablation: dict[str, Any]) -> bytes:
