@@ -17,6 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ScenarioError
+from harness.faultproxy.errors import BAD_REQUEST_BODY, ApiError
+from harness.faultproxy.toxics import REGISTRY
+from harness.faultproxy.toxics.base import ATTRIBUTE_LIMIT, UNITS_PER_SECOND, AttributeSpec
 from harness.scenario.flows import (
     DECLARATIVE_USER,
     Credentials,
@@ -48,27 +51,27 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")   # never "..", never a leadi
 
 @dataclass(frozen=True)
 class ToxicAttribute:
-    """One integer attribute of a toxic: its unit, whether a scenario must give it, and its range."""
+    """One integer attribute of a toxic as a scenario must give it: its unit (with conditions), whether it is
+    required, and its range."""
 
     unit: str
-    required: bool = False
-    minimum: int = 0
-    maximum: int = 10**12   # the fault proxy's own bound
+    required: bool
+    minimum: int
+    maximum: int
 
 
-_MS = MAX_SECONDS * 1000
-# Toxiproxy's toxics and their attributes. Stricter than the fault proxy's API: a scenario names what it
-# injects, and nothing that would crash or hang a real Toxiproxy gets through (a slicer's average_size = 0 or
-# size_variation >= average_size recurses forever there).
+def _scenario_attribute(spec: AttributeSpec) -> ToxicAttribute:
+    per_second = UNITS_PER_SECOND.get(spec.unit)
+    maximum = MAX_SECONDS * per_second if per_second else ATTRIBUTE_LIMIT  # a time at most a week
+    return ToxicAttribute(spec.described(), spec.required, spec.minimum, maximum)
+
+
+# Toxiproxy's toxics and their attributes, from the fault proxy's registry. Stricter than its API: a scenario
+# names what it injects, and nothing that would crash or hang a real Toxiproxy gets through (a slicer's
+# average_size = 0 or size_variation >= average_size recurses forever there).
 TOXICS: dict[str, dict[str, ToxicAttribute]] = {
-    "latency": {"latency": ToxicAttribute("ms", True, maximum=_MS), "jitter": ToxicAttribute("ms", maximum=_MS)},
-    "bandwidth": {"rate": ToxicAttribute("KB/s, 0 = unlimited", True)},
-    "slow_close": {"delay": ToxicAttribute("ms", True, maximum=_MS)},
-    "timeout": {"timeout": ToxicAttribute("ms, 0 = never", maximum=_MS)},
-    "reset_peer": {"timeout": ToxicAttribute("ms", maximum=_MS)},
-    "slicer": {"average_size": ToxicAttribute("bytes", True, minimum=1), "size_variation": ToxicAttribute("bytes"),
-               "delay": ToxicAttribute("us", maximum=_MS * 1000)},
-    "limit_data": {"bytes": ToxicAttribute("bytes", True)},
+    name: {key: _scenario_attribute(spec) for key, spec in params.attribute_specs().items()}
+    for name, params in REGISTRY.items()
 }
 TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {name: tuple(attrs) for name, attrs in TOXICS.items()}
 PROXY_NAMES = ("redis", "edge")
@@ -522,9 +525,14 @@ def _check_attribute_values(path: str, index: int, fault: dict[str, Any]) -> Non
         elif not spec.minimum <= attributes[key] <= spec.maximum:
             raise ScenarioError(f"{where}: must be from {spec.minimum} to {spec.maximum} ({spec.unit}), "
                                 f"got {_shown(attributes[key])}")
-    if kind == "slicer" and attributes.get("size_variation", 0) >= attributes["average_size"]:
-        raise ScenarioError(f"{path}: faults[{index}].attributes.size_variation: must be less than average_size "
-                            f"({attributes['size_variation']} >= {attributes['average_size']})")
+    if not specs:  # `down`, or a fault on a process: no toxic to check
+        return
+    try:
+        REGISTRY[kind](**{key: attributes.get(key, 0) for key in specs}).validate()
+    except ApiError as exc:  # what would crash or hang a real Toxiproxy (a slicer's size_variation >= average_size)
+        # "attributes.size_variation must be less than attributes.average_size (...)", said as a scenario says it
+        field, _, problem = exc.message.removeprefix(f"{BAD_REQUEST_BODY.message}: ").partition(" ")
+        raise ScenarioError(f"{path}: faults[{index}].{field}: {problem.replace('attributes.', '')}") from None
 
 
 def parse_scenario(data: dict[str, Any], path: str = "<scenario>") -> Scenario:

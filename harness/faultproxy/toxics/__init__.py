@@ -1,14 +1,18 @@
 """The toxics, one module each, registered by type name; the link never asks which toxic it runs."""
 
-from harness.faultproxy.toxics import (  # noqa: F401  (imported to register them)
-    bandwidth,
+# Imported to register them, in the order of Toxiproxy's README: the registry keeps it, and the docs table and
+# the scenario file's messages list the toxics in it.
+# isort: off
+from harness.faultproxy.toxics import (  # noqa: F401
     latency,
-    limit_data,
-    reset_peer,
-    slicer,
+    bandwidth,
     slow_close,
     timeout,
+    reset_peer,
+    slicer,
+    limit_data,
 )
-from harness.faultproxy.toxics.base import REGISTRY, Chunk, Stage, StageContext, ToxicParams
+# isort: on
+from harness.faultproxy.toxics.base import REGISTRY, AttributeSpec, Chunk, Stage, StageContext, ToxicParams
 
-__all__ = ["REGISTRY", "Chunk", "Stage", "StageContext", "ToxicParams"]
+__all__ = ["REGISTRY", "AttributeSpec", "Chunk", "Stage", "StageContext", "ToxicParams"]

@@ -14,7 +14,8 @@ _SLICE_SECONDS = 0.1  # large chunks go out in 100 ms slices, so a slow link sti
 @register("bandwidth")
 @dataclass(frozen=True)
 class Bandwidth(ToxicParams):
-    rate: int = attribute("KB/s")
+    """data passes at most at `rate`, large chunks in 100 ms slices"""
+    rate: int = attribute("KB/s", required=True, note="1 KB = 1000 bytes; 0 = unlimited")
 
     def validate(self) -> None:
         if self.rate < 0:  # Toxiproxy slices data[:rate*100] and panics, taking the whole server down

@@ -206,16 +206,45 @@ class TimedQueue(Stage):
             self.next.end()
 
 
-def attribute(unit: str) -> Any:
+# The short form of a unit in tables and scenario messages, and how many of it make a second (time units).
+UNIT_SYMBOLS = {"milliseconds": "ms", "microseconds": "µs"}
+UNITS_PER_SECOND = {"milliseconds": 1000, "microseconds": 1_000_000}
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One integer attribute of a toxic: the fault proxy's API checks its unit and bound, the harness's scenario
+    files also `required` and `minimum` (the API, like Toxiproxy, takes a missing one as 0)."""
+
+    unit: str             # as the API's messages name it: "milliseconds", "KB/s", "bytes"
+    required: bool        # a scenario must give it: without it the toxic does nothing, or nothing sensible
+    minimum: int          # the least a scenario may give
+    note: str             # what a special value means, or a bound against another attribute
+
+    @property
+    def symbol(self) -> str:
+        return UNIT_SYMBOLS.get(self.unit, self.unit)
+
+    def described(self) -> str:
+        """The unit and its conditions, as a table or an error message shows them: "bytes, ≥ 1"."""
+        parts = [self.symbol, *([f"≥ {self.minimum}"] if self.minimum else []), *([self.note] if self.note else [])]
+        return ", ".join(parts)
+
+
+def attribute(unit: str, *, required: bool = False, minimum: int = 0, note: str = "") -> Any:
     """A toxic attribute: an integer in `unit`; a missing one is 0, as Go's zero value is in Toxiproxy."""
-    return dataclass_field(default=0, metadata={"unit": unit})
+    return dataclass_field(default=0, metadata={"spec": AttributeSpec(unit, required, minimum, note)})
 
 
 @dataclass(frozen=True)
 class ToxicParams:
     """The attributes of one toxic type; subclasses are dataclasses of `attribute(...)` fields."""
 
-    type_name: ClassVar[str] = ""
+    type_name: ClassVar[str] = ""  # the class docstring says what the toxic does: docs/faultproxy.md shows it
+
+    @classmethod
+    def attribute_specs(cls) -> dict[str, AttributeSpec]:
+        return {spec.name: spec.metadata["spec"] for spec in fields(cls)}
 
     def new_stage(self, ctx: StageContext) -> Stage:
         raise NotImplementedError
@@ -240,7 +269,7 @@ class ToxicParams:
         for spec in fields(cls):
             value = go_field(raw or {}, spec.name)
             if value is not None:
-                values[spec.name] = _integer(value, spec.name, spec.metadata["unit"])
+                values[spec.name] = _integer(value, spec.name, spec.metadata["spec"].unit)
             values.setdefault(spec.name, 0)
         params = cls(**values)
         params.validate()

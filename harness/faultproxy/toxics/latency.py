@@ -19,7 +19,9 @@ from harness.faultproxy.toxics.base import (
 @register("latency")
 @dataclass(frozen=True)
 class Latency(ToxicParams):
-    latency: int = attribute("milliseconds")
+    """each chunk is delayed latency ± jitter, counted from when it reached the proxy; order kept; never released
+    early"""
+    latency: int = attribute("milliseconds", required=True)
     jitter: int = attribute("milliseconds")
 
     def new_stage(self, ctx: StageContext) -> Stage:

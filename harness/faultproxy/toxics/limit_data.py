@@ -18,7 +18,8 @@ from harness.faultproxy.toxics.base import (
 @register("limit_data")
 @dataclass(frozen=True)
 class LimitData(ToxicParams):
-    bytes: int = attribute("bytes")
+    """the connection is closed once `bytes` have passed in that direction (the count survives updates)"""
+    bytes: int = attribute("bytes", required=True)
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return LimitDataStage(ctx, self)

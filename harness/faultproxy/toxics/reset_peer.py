@@ -23,6 +23,10 @@ from harness.faultproxy.toxics.base import (
 @register("reset_peer")
 @dataclass(frozen=True)
 class ResetPeer(ToxicParams):
+    """once data or the end of stream arrives, wait `timeout`, then reset both sockets (TCP RST via SO_LINGER 0);
+    the triggering data is dropped. Only connections opened while the toxic exists get the RST; older ones are
+    closed normally (FIN), as in Toxiproxy. A reset once triggered happens at its time even if the toxic is
+    removed"""
     timeout: int = attribute("milliseconds")
 
     def new_stage(self, ctx: StageContext) -> Stage:

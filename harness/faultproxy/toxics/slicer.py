@@ -31,8 +31,9 @@ _CATCH_UP = 0.005  # a timer this late still sends the pieces it owes; later tha
 @register("slicer")
 @dataclass(frozen=True)
 class Slicer(ToxicParams):
-    average_size: int = attribute("bytes")
-    size_variation: int = attribute("bytes")
+    """chunks are cut into pieces of about average_size ± size_variation, `delay` apart"""
+    average_size: int = attribute("bytes", required=True, minimum=1)
+    size_variation: int = attribute("bytes", note="< average_size")
     delay: int = attribute("microseconds")
 
     def validate(self) -> None:

@@ -19,7 +19,8 @@ from harness.faultproxy.toxics.base import (
 @register("slow_close")
 @dataclass(frozen=True)
 class SlowClose(ToxicParams):
-    delay: int = attribute("milliseconds")
+    """the end of the stream (FIN) is passed on `delay` late"""
+    delay: int = attribute("milliseconds", required=True)
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return SlowCloseStage(ctx, self)

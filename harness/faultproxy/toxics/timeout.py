@@ -24,7 +24,10 @@ from harness.faultproxy.toxics.base import (
 @register("timeout")
 @dataclass(frozen=True)
 class Timeout(ToxicParams):
-    timeout: int = attribute("milliseconds")
+    """no data passes; the connection is closed after `timeout` **without new data** (every chunk restarts the
+    timer, as in Toxiproxy's code); 0 holds it open, swallowing data, until the toxic is removed (removal then
+    closes it, as Toxiproxy does)"""
+    timeout: int = attribute("milliseconds", note="0 = never")
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return TimeoutStage(ctx, self)
