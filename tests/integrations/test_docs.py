@@ -1,4 +1,4 @@
-"""The README is an entry page and docs/ its reference: every relative link and anchor between them resolves."""
+"""The README is an entry page and docs/ its reference: every relative link, anchor and named path resolves."""
 
 from __future__ import annotations
 
@@ -70,6 +70,16 @@ def broken_links(page: Path) -> list[str]:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
     assert broken_links(page) == []
+
+
+# A path into the repository as prose names it (`harness/load/arrivals.py`, tests/run/): moved code leaves it stale.
+REPO_PATH = re.compile(r"(?<![\w/.])((?:harness|tests|benchmarks|scenarios|examples|docker|\.ci)/[\w/.-]*\w)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_path_named_exists(page: Path) -> None:
+    named = set(REPO_PATH.findall(page.read_text(encoding="utf-8")))
+    assert sorted(path for path in named if not (ROOT / path).exists()) == []
 
 
 def test_the_readme_stays_an_entry_page() -> None:
