@@ -15,6 +15,7 @@ from rich.console import Console
 
 from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
+from harness.files import write_atomic, write_json_atomic
 from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
 from harness.scenario.service import ServiceOverride
@@ -156,9 +157,8 @@ def write_ablation(run_dir: Path, console: Console) -> None:
         console.print(f"ablation: no summary.json in {run_dir}; effects not computed")
         return
     ablation = ablation_effects(json.loads(summary_path.read_text()))
-    (run_dir / ABLATION_JSON).write_text(json.dumps(ablation, indent=2))
-    (run_dir / ABLATION_MD).write_text(ablation_markdown(ablation))
-    (run_dir / "charts").mkdir(exist_ok=True)
-    (run_dir / "charts" / "ablation.png").write_bytes(ablation_chart(ablation))
+    write_json_atomic(run_dir / ABLATION_JSON, ablation)
+    write_atomic(run_dir / ABLATION_MD, ablation_markdown(ablation))
+    write_atomic(run_dir / "charts" / "ablation.png", ablation_chart(ablation))
     console.print(console_table(f"ablation: effect on {ablation['metric']} flow success", COLUMNS,
                                 (effect_cells(e) for e in ablation["effects"])))

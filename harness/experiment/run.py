@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import platform
 import signal
 import socket
@@ -28,6 +27,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import BadInput, FaultNotApplied, HarnessError, StackError
+from harness.files import write_json_atomic
 from harness.load.capacity import check_descriptors
 from harness.load.open_model import locust_open_model, open_model_entry, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
@@ -144,9 +144,7 @@ class Manifest:
     data: dict[str, Any]
 
     def save(self) -> None:
-        tmp = self.path.with_name("." + self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, default=str))
-        tmp.replace(self.path)
+        write_json_atomic(self.path, self.data)
 
     def variant(self, name: str) -> dict[str, Any]:
         return self.data["variants"][name]

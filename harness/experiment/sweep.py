@@ -17,6 +17,7 @@ from rich.console import Console
 
 from harness.errors import BadInput
 from harness.experiment.run import Experiment, RunOptions, apply_overrides
+from harness.files import write_atomic, write_json_atomic
 from harness.report.fmt import console_table, markdown_table, pct
 from harness.scenario import Fault, Scenario, load_scenario
 
@@ -188,12 +189,12 @@ def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, A
 def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
     from harness.report.sweep_charts import dose_response_chart, load_response_chart
 
-    (sweep_dir / SWEEP_JSON).write_text(json.dumps(summary, indent=2))
-    (sweep_dir / SWEEP_MD).write_text(sweep_markdown(summary))
-    (sweep_dir / DOSE_RESPONSE_PNG).write_bytes(dose_response_chart(summary))
+    write_json_atomic(sweep_dir / SWEEP_JSON, summary)
+    write_atomic(sweep_dir / SWEEP_MD, sweep_markdown(summary))
+    write_atomic(sweep_dir / DOSE_RESPONSE_PNG, dose_response_chart(summary))
     axis = load_axis(summary["levels"])
     if axis is not None:
-        (sweep_dir / LOAD_RESPONSE_PNG).write_bytes(load_response_chart(summary, axis))
+        write_atomic(sweep_dir / LOAD_RESPONSE_PNG, load_response_chart(summary, axis))
 
 
 COLUMNS = ("variant", "users", "latency ms", "flows", "success [CI]", "verdict", "main error")

@@ -15,7 +15,9 @@ from typing import Any
 import psutil
 
 from harness.errors import BadInput, HarnessError, StackError
-from harness.scenario import Scenario, load_scenario, locustfile_path
+from harness.files import write_json_atomic
+from harness.polling import poll_until
+from harness.scenario import Scenario, flag_text, load_scenario, locustfile_path
 from harness.stack.procs import ManagedProcess, free_port, pid_alive
 
 STATE_FILE = "up.json"
@@ -45,10 +47,7 @@ class UpState:
     started_at: float
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(path)
+        write_json_atomic(path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> UpState:
@@ -121,7 +120,7 @@ def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: P
         raise BadInput('harness up: [redis] topology = "sentinel" runs under harness run only; '
                        "allowed here: the single Redis (leave topology out)")
     chosen = scenario.variants[variant]
-    flags = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in chosen.flags.items()}
+    flags = {k: flag_text(v) for k, v in chosen.flags.items()}
     spec = StackSpec(log_dir=log_dir, profile=chosen.profile, flags=flags, service_users=scenario.service.users,
                      service_workers=scenario.service.workers, with_edge=True, seed=scenario.load.seed,
                      detached=True, variant=variant, run_dir=log_dir.parent, redis_upstream=scenario.redis.upstream,
@@ -185,11 +184,8 @@ def stop_process(process: UpProcess) -> bool:
     for signum in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signum)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if read_cmdline(process.pid) is None:
-                return True
-            time.sleep(0.05)
+        if poll_until(lambda: read_cmdline(process.pid) is None, STOP_TIMEOUT_S):
+            return True
     raise StackError(f"{process.name} (pid {process.pid}) did not stop")
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from harness.polling import poll_until
 from harness.records import FAULTS, LOGS_DIR, MANIFEST
 from harness.stack.procs import ManagedProcess, pid_alive, python_module_command
 
@@ -60,10 +61,7 @@ def wait_for_run(pid: int, run_dir: Path) -> bool:
 
 
 def _poll_for_run(pid: int, run_dir: Path) -> bool:
-    while pid_alive(pid):
-        if run_finished(run_dir):
-            return False
-        time.sleep(POLL_INTERVAL_S)
+    poll_until(lambda: run_finished(run_dir) or not pid_alive(pid), math.inf, POLL_INTERVAL_S)
     return not run_finished(run_dir)
 
 
