@@ -25,7 +25,7 @@ from harness.faultproxy.errors import ApiError, bad_body
 from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.faultproxy.proxy import Proxy
 from harness.faultproxy.toxic_collection import ToxicSpec
-from harness.faultproxy.toxics.base import go_field, json_kind
+from harness.faultproxy.toxics.base import go_boolean, go_string, json_kind
 
 log = logging.getLogger("harness.faultproxy")
 
@@ -118,9 +118,9 @@ class FaultProxyApi:
             proxy = self._proxy(request)
             body = _object(decode(raw), "a proxy")
             await proxy.update(
-                listen=_string(body, "listen", proxy.listen),
-                upstream=_string(body, "upstream", proxy.upstream),
-                enabled=_boolean(body, "enabled", proxy.enabled),
+                listen=go_string(body, "listen", proxy.listen),
+                upstream=go_string(body, "upstream", proxy.upstream),
+                enabled=go_boolean(body, "enabled", proxy.enabled),
             )
         return json_response(proxy.as_json())
 
@@ -186,22 +186,6 @@ def _object(body: object, what: str) -> dict[str, object]:
     return body
 
 
-def _string(body: dict[str, object], key: str, default: str) -> str:
-    value = go_field(body, key)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise bad_body(f"{key} must be a string, got {json_kind(value)}")
-    return value
-
-
-def _boolean(body: dict[str, object], key: str, default: bool) -> bool:
-    value = go_field(body, key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise bad_body(f"{key} must be true or false, got {json_kind(value)}")
-    return value
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -16,7 +16,7 @@ from harness.faultproxy.errors import (
     bad_body,
 )
 from harness.faultproxy.toxics import REGISTRY, ToxicParams
-from harness.faultproxy.toxics.base import go_field
+from harness.faultproxy.toxics.base import go_field, go_string
 
 STREAMS = ("upstream", "downstream")  # Toxiproxy lists upstream toxics first
 
@@ -59,13 +59,6 @@ def _go_number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _optional_string(body: dict[str, object], key: str, default: str) -> str:
-    value = go_field(body, key)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise bad_body(f"{key} must be a string, got {value!r}")
-    return value
 
 
 def parse_toxicity(value: object, current: float) -> float:
@@ -82,9 +75,9 @@ def parse_toxicity(value: object, current: float) -> float:
 def parse_new_toxic(body: dict[str, object]) -> ToxicSpec:
     """A toxic from POST /proxies/{proxy}/toxics with Toxiproxy's defaults, checked in Toxiproxy's
     order (field types, stream, type); attributes are parsed once the name is known to be free."""
-    stream = _optional_string(body, "stream", "downstream")
-    toxic_type = _optional_string(body, "type", "")
-    name = _optional_string(body, "name", "")
+    stream = go_string(body, "stream", "downstream")
+    toxic_type = go_string(body, "type", "")
+    name = go_string(body, "name", "")
     toxicity = parse_toxicity(go_field(body, "toxicity"), 1.0)
     if stream.lower() not in STREAMS:
         raise INVALID_STREAM

@@ -253,8 +253,9 @@ class ToxicParams:
         """Refuse (raise `bad_body(...)`) only values that would crash or hang a real Toxiproxy."""
 
     def notes(self) -> list[str]:
-        """Values accepted but without the effect their name suggests (logged as one warning line)."""
-        return []
+        """Values accepted but without the effect their name suggests (logged as one warning line); by default,
+        a negative attribute acts as 0, as in Toxiproxy."""
+        return negative_notes(self, *self.attribute_specs())
 
     def as_json(self) -> dict[str, int]:
         return asdict(self)
@@ -277,6 +278,7 @@ class ToxicParams:
 
 
 _MISSING = object()
+_Value = TypeVar("_Value")
 
 
 def go_field(body: dict[str, object], key: str) -> object:
@@ -289,6 +291,25 @@ def go_field(body: dict[str, object], key: str) -> object:
         if name.lower() == key:
             value = item
     return None if value is _MISSING else value
+
+
+def go_string(body: dict[str, object], key: str, default: str) -> str:
+    """Field `key` decoded into a Go string: absent or null keeps `default`; another JSON type is a 400."""
+    return _go_typed(body, key, default, str, "a string")
+
+
+def go_boolean(body: dict[str, object], key: str, default: bool) -> bool:
+    """Field `key` decoded into a Go bool: absent or null keeps `default`; another JSON type is a 400."""
+    return _go_typed(body, key, default, bool, "true or false")
+
+
+def _go_typed(body: dict[str, object], key: str, default: _Value, kind: type[_Value], expected: str) -> _Value:
+    value = go_field(body, key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise bad_body(f"{key} must be {expected}, got {json_kind(value)}")
+    return value
 
 
 def json_kind(value: object) -> str:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import (
-    Chunk,
-    Stage,
-    StageContext,
-    ToxicParams,
-    attribute,
-    negative_notes,
-    register,
-)
+from harness.faultproxy.toxics.base import Chunk, Stage, StageContext, ToxicParams, attribute, register
 
 
 @register("limit_data")
@@ -23,9 +15,6 @@ class LimitData(ToxicParams):
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return LimitDataStage(ctx, self)
-
-    def notes(self) -> list[str]:
-        return negative_notes(self, "bytes")
 
 
 class LimitDataStage(Stage):

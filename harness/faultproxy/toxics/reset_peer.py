@@ -8,16 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import (
-    Chunk,
-    DueTimer,
-    Stage,
-    StageContext,
-    ToxicParams,
-    attribute,
-    negative_notes,
-    register,
-)
+from harness.faultproxy.toxics.base import Chunk, DueTimer, Stage, StageContext, ToxicParams, attribute, register
 
 
 @register("reset_peer")
@@ -31,9 +22,6 @@ class ResetPeer(ToxicParams):
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return ResetPeerStage(ctx, self)
-
-    def notes(self) -> list[str]:
-        return negative_notes(self, "timeout")
 
 
 class ResetPeerStage(Stage):

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.toxics.base import (
-    Chunk,
-    DueTimer,
-    Stage,
-    StageContext,
-    ToxicParams,
-    attribute,
-    negative_notes,
-    register,
-)
+from harness.faultproxy.toxics.base import Chunk, DueTimer, Stage, StageContext, ToxicParams, attribute, register
 
 
 @register("slow_close")
@@ -24,9 +15,6 @@ class SlowClose(ToxicParams):
 
     def new_stage(self, ctx: StageContext) -> Stage:
         return SlowCloseStage(ctx, self)
-
-    def notes(self) -> list[str]:
-        return negative_notes(self, "delay")
 
 
 class SlowCloseStage(Stage):
