@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -35,6 +35,7 @@ _START_ATTEMPTS = 5
 
 # Builds a proxy (name, upstream) in the fault proxy; returns the address clients reach it at.
 ProxyMaker = Callable[[str, str], str]
+_NodeT = TypeVar("_NodeT", bound="_Node")
 
 
 @dataclass(frozen=True)
@@ -198,37 +199,41 @@ class SentinelTopology:
         return self
 
     def _new_data_node(self, name: str, proxy: str, replicaof: str | None) -> RedisNode:
-        last: StackError | None = None
-        # redis-server cannot take port 0: a port found free may be taken before it binds, so retry.
-        for _ in range(_START_ATTEMPTS):
+        def launched() -> RedisNode:
             port = free_port(self.host)
             announce = self.make_proxy(proxy, f"{self.host}:{port}")
             work_dir = Path(self._tmp_dir(), name)
             work_dir.mkdir(exist_ok=True)
-            node = RedisNode(name, self.host, port, work_dir, self.log_dir, self.die_with_parent,
-                             announce=announce)
-            try:
-                self._run(lambda node=node: node.start(replicaof))
-            except StackError as exc:
-                last = exc
-                continue
-            self._note_pid(node.process)
-            self.data_nodes.append(node)
+            node = RedisNode(name, self.host, port, work_dir, self.log_dir, self.die_with_parent, announce=announce)
+            self._run(lambda: node.start(replicaof))
             return node
-        raise StackError(f"{name} did not start: {last}")
+
+        node = self._launch(name, launched)
+        self.data_nodes.append(node)
+        return node
 
     def _new_sentinel(self, name: str) -> SentinelNode:
-        last: StackError | None = None
-        for _ in range(_START_ATTEMPTS):
+        def launched() -> SentinelNode:
             node = SentinelNode(name, self.host, free_port(self.host), Path(self._tmp_dir()), self.log_dir,
                                 self.die_with_parent)
+            self._run(lambda: node.start(self.primary_proxy_address, self.settings))
+            return node
+
+        node = self._launch(name, launched)
+        self.sentinels.append(node)
+        return node
+
+    def _launch(self, name: str, launched: Callable[[], _NodeT]) -> _NodeT:
+        """A node started on a port found free; redis-server cannot take port 0, and the port may be taken
+        before it binds, so a start that fails is tried again on another port."""
+        last: StackError | None = None
+        for _ in range(_START_ATTEMPTS):
             try:
-                self._run(lambda node=node: node.start(self.primary_proxy_address, self.settings))
+                node = launched()
             except StackError as exc:
                 last = exc
                 continue
             self._note_pid(node.process)
-            self.sentinels.append(node)
             return node
         raise StackError(f"{name} did not start: {last}")
 
