@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from harness.errors import BadInput, ScenarioError
+from harness.files import atomic_path
 
 _SERVICE_COMMAND = """\
 [service]
@@ -144,17 +145,14 @@ def write_starter(path: Path, command: str | None, url: str | None, force: bool 
     if path.exists() and not force:
         raise BadInput(f"{path}: already exists; pass --force to overwrite it")
     text = starter_scenario(path.stem, command, url)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text)
-        load_scenario(tmp)
+        with atomic_path(path) as partial:  # checked as written; a file that does not load replaces nothing
+            partial.write_text(text)
+            load_scenario(partial)
     except ScenarioError as exc:
-        raise BadInput(str(exc).replace(str(tmp), "--command" if command else str(path))) from None
+        raise BadInput(str(exc).replace(str(partial), "--command" if command else str(path))) from None
     except OSError as exc:
         raise BadInput(f"{path}: cannot write: {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    path.write_text(text)
     lines = [f"wrote {path}: set the login path in [[load.flows.steps]], then: harness run {path}"]
     if command is not None and "{port}" not in command:
         lines.append("note: the command has no {port}; your service must listen on the port the harness picks")
