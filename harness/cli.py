@@ -19,7 +19,7 @@ LOOPBACK_HOST = "127.0.0.1"
 class OneLineErrors(click.Group):
     """A click group whose usage errors are one line, like every other error of the harness."""
 
-    def main(self, *args, **kwargs):  # type: ignore[override]
+    def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)

@@ -69,7 +69,7 @@ def profile_flags(profile: str) -> Flags:
 def resolve_flags(profile: str, overrides: list[str] | tuple[str, ...] = ()) -> Flags:
     """The profile's flags with each NAME=VALUE override applied; BadInput names the bad one."""
     flags = profile_flags(profile)
-    changes = dict(_parse_override(item) for item in overrides)
+    changes: dict[str, Any] = dict(_parse_override(item) for item in overrides)  # each checked against its field
     return dataclasses.replace(flags, **changes)
 
 

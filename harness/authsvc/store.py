@@ -192,7 +192,7 @@ class SessionStore:
             raise invalid_token("Refresh token reused after rotation; the session is ended")
         current = await self.calls.run("refresh_current",
                                        lambda: self.client.get(current_refresh_key(session_id)))
-        if current is None or current.decode() != digest:
+        if current is None or current != digest.encode():
             raise invalid_token("Refresh token rotated, revoked or unknown")
         rotation = Rotation(user=data["user"], session_id=session_id, refresh_token=new_opaque_token())
         written = await self.calls.run("refresh_write", lambda: self._write_rotation(digest, rotation, remember))
@@ -241,7 +241,7 @@ class SessionStore:
             return True
         # A retried SET NX whose first attempt landed but timed out finds the lock held by ourselves.
         held_by = await self.calls.run("refresh_lock_owner", lambda: self.client.get(key))
-        return held_by is not None and held_by.decode() == holder
+        return held_by is not None and held_by == holder.encode()
 
     async def _rotate_holding_lock(self, digest: str, holder: str) -> Rotation:
         try:

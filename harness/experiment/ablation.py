@@ -76,7 +76,8 @@ def ablation_variants(scenario: Scenario) -> dict[str, Variant]:
         service = service_fix_flags()
         if scenario.redis.topology != "sentinel":   # these fixes act only on a replicated Redis: no steps for them
             service = {name: values for name, values in service.items() if name not in REPLICATED_ONLY}
-        toggles = [("flags", name, flag_text(off), flag_text(on)) for name, (off, on) in service.items()]
+        toggles: list[tuple[str, str, Any, Any]] = [("flags", name, flag_text(off), flag_text(on))
+                                                   for name, (off, on) in service.items()]
     else:
         # Your own service's fixes are its environment; a different command or url is a build, not a flag.
         toggles = [("env", name, off, on) for name, (off, on) in env_fix_flags(scenario).items()]
@@ -122,8 +123,8 @@ def ablation_effects(summary: dict[str, Any]) -> dict[str, Any]:
         effects.append({
             "flag": flag, "direction": direction, "variant": name, "base": base,
             "base_rate": comparison.a.rate, "rate": comparison.b.rate, "effect": flipped,
-            "ci_low": None if flipped is None else -comparison.diff_ci_high,
-            "ci_high": None if flipped is None else -comparison.diff_ci_low,
+            "ci_low": None if comparison.diff_ci_high is None else -comparison.diff_ci_high,
+            "ci_high": None if comparison.diff_ci_low is None else -comparison.diff_ci_low,
             "p_value": comparison.p_value, "significant": comparison.significant})
     return {"metric": summary["target"]["metric"], "confidence": confidence, "effects": effects}
 

@@ -55,7 +55,7 @@ def ensure_loopback(url_or_host: str, what: str, allow_remote: bool) -> None:
         return
     host = urlsplit(url_or_host).hostname if "://" in url_or_host else url_or_host.rsplit(":", 1)[0]
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host or "", None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host or "", None)}
     except socket.gaierror:
         raise BadInput(f"{what}: cannot resolve {host!r}") from None
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):

@@ -98,8 +98,9 @@ def levels_of(options: SweepOptions) -> list[Level]:
     pick = (lambda i: jitters[0] if len(jitters) == 1 else jitters[i]) if jitters else (lambda i: None)
     if options.users and options.rates:
         raise BadInput("--users and --arrival-rate: sweep one load axis at a time")
-    return [Level(latency, pick(i), users, rate) for users in (options.users or [None])
-            for rate in (options.rates or [None]) for i, latency in enumerate(options.latencies)]
+    unswept: list[int | None] = [None]
+    return [Level(latency, pick(i), users, rate) for users in (options.users or unswept)
+            for rate in (options.rates or unswept) for i, latency in enumerate(options.latencies)]
 
 
 def run_sweep(options: SweepOptions, console: Console | None = None) -> int:

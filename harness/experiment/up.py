@@ -128,6 +128,7 @@ def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: P
                      **service_settings(scenario.service_for(variant), scenario_dir))
     stack = Stack(spec).start()
     try:
+        assert stack.client is not None  # start() connected it
         apply_network_profile(stack.client, "edge", scenario.load.mobile_network)
     except BaseException:
         stack.stop()

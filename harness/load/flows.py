@@ -219,8 +219,8 @@ class Capture:
     def take(self, response: Any, body: Callable[[], Any], cookies: Any) -> Any:
         """The captured value, or _MISSING."""
         if self.source == "header":
-            value = (response.headers or {}).get(self.key)
-            return _MISSING if value is None else value
+            header = (response.headers or {}).get(self.key)
+            return _MISSING if header is None else header
         if self.source == "cookie":
             return next((c.value for c in cookies if c.name == self.key), _MISSING)
         value: Any = body()
@@ -368,7 +368,7 @@ class FlowUser(FastHttpUser):
     def context(self) -> dict[str, Any]:
         return {"user_class": type(self).__name__}
 
-    def run(self) -> None:
+    def run(self) -> None:  # type: ignore[misc]  # Locust marks run() final; arrivals are paced before it
         arrivals.pace(self)   # open model: take arrivals instead of waiting (harness/load/arrivals.py)
         super().run()
 

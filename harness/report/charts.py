@@ -144,7 +144,8 @@ def interval_points(ax: Axes, analysis: RunAnalysis, colours: dict[str, str]) ->
             ax.text(x, analysis.target.minimum, "no flows", ha="center", va="bottom", fontsize=9)
             continue
         err = error_bars([v.rate.rate], [v.rate.ci_low], [v.rate.ci_high])
-        ax.errorbar([x], [v.rate.rate], yerr=err, fmt="o", ms=7, capsize=6, lw=2, color=colours[v.name])
+        ax.errorbar([x], [v.rate.rate], yerr=err, fmt="o", ms=7, capsize=6, lw=2,  # type: ignore[arg-type]
+                    color=colours[v.name])  # the ignore: with flows (n > 0) the rate is a float, not None
         ax.annotate(f" {v.verdict.value}\n {v.rate.rate:.2%}", (x, v.rate.rate), xytext=(10, 0),
                     textcoords="offset points", va="center", fontsize=9, fontweight="bold",
                     color=VERDICT_COLOURS[v.verdict.value],

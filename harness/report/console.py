@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -24,9 +24,10 @@ def wide_console() -> Console:
 def variant_table(analysis: RunAnalysis) -> Table:
     table = Table(title=f"{text.scenario_name(analysis)} · {analysis.target.metric} ≥ {analysis.target.minimum:.2%} "
                         f"at {analysis.target.confidence:.0%} confidence", title_justify="left")
-    for column, justify in (("variant", "left"), ("flows", "right"), ("success rate [CI]", "left"),
-                            ("main errors", "left"), ("p95", "right"), ("verdict", "left"),
-                            ("expected", "left"), ("shown", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("variant", "left"), ("flows", "right"), ("success rate [CI]", "left"), ("main errors", "left"),
+        ("p95", "right"), ("verdict", "left"), ("expected", "left"), ("shown", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for v in analysis.variants:
         table.add_row(v.name, f"{v.rate.n:,}", fmt.rate_ci(v.rate), fmt.main_errors(v.failures_by_kind, v.rate.n),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Set as AbstractSet
 from html import escape
+from typing import cast
 
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
 from harness.report import fmt, text
@@ -127,7 +129,7 @@ def figure(chart: Chart) -> str:
             f"src='data:image/png;base64,{data}'><figcaption>{escape(chart.caption)}</figcaption></figure>")
 
 
-def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def table(headers: list[str] | None, rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
     """Cells are trusted HTML fragments: callers escape user-controlled text. No headers: a key-value table."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers) if headers else ""
     body = "".join("<tr>" + "".join(f"<td{' class=n' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r))
@@ -185,7 +187,8 @@ def recovery_table(analysis: RunAnalysis, colours: dict[str, str]) -> str:
 def latency_tables(analysis: RunAnalysis, colours: dict[str, str]) -> str:
     rows = []
     for v in analysis.variants:
-        for (kind, name), r in v.latency.iterrows():
+        for key, r in v.latency.iterrows():
+            kind, name = cast("tuple[str, str]", key)  # the index is (kind, name); pandas-stubs says Hashable
             rows.append([swatch(v.name, colours), escape(f"{name} ({kind})"), f"{int(r['count']):,}",
                          fmt.pct(r["success_rate"]), *(escape(fmt.ms(r[c])) for c in
                                                         ("p50_ms", "p95_ms", "p99_ms", "max_ms"))])

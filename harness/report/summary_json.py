@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -40,8 +42,9 @@ def phase_dict(p: PhaseResult) -> dict:
 
 
 def latency_rows(table: pd.DataFrame) -> list[dict]:
-    return [{"kind": str(kind), "name": str(name), **{k: row[k] for k in table.columns}}
-            for (kind, name), row in table.iterrows()]
+    # The index is (kind, name); pandas-stubs types an index label as Hashable.
+    return [{"kind": str(key[0]), "name": str(key[1]), **{k: row[k] for k in table.columns}}
+            for key, row in cast("Iterator[tuple[tuple[str, str], pd.Series]]", table.iterrows())]
 
 
 def timeline_dict(timeline: pd.DataFrame) -> dict:

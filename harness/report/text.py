@@ -91,7 +91,7 @@ def shown_mark(v: VariantResult) -> str:
 
 def pair_sentence(pair: PairResult) -> str:
     c = pair.comparison
-    if c.difference is None:
+    if c.difference is None or c.diff_ci_low is None or c.diff_ci_high is None:  # all None together
         return f"{pair.before} → {pair.after}: not comparable (a variant has no flows)"
     sign = "significant" if c.significant else "not significant"
     if c.failure_ratio is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from harness.errors import ScenarioError
 from harness.faultproxy.errors import BAD_REQUEST_BODY, ApiError
@@ -480,7 +481,7 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     msg = str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import psutil
 
@@ -90,7 +91,7 @@ class ManagedProcess:
     def stderr_path(self) -> Path:
         return self.log_dir / f"{self.name}.err"
 
-    def start(self) -> ManagedProcess:
+    def start(self) -> Self:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 
@@ -261,7 +261,8 @@ class SentinelTopology:
             client = _client(sentinel.address)
             try:
                 replicas = client.sentinel_slaves(MASTER_NAME)
-                others = client.sentinel_sentinels(MASTER_NAME)
+                # redis-py types this reply loosely (bool among its types); it is one dict per Sentinel.
+                others = cast("list[dict[str, Any]]", client.sentinel_sentinels(MASTER_NAME))
             except redis.RedisError:
                 return False
             finally:
@@ -279,7 +280,7 @@ class SentinelTopology:
         for sentinel in self.sentinels:
             client = _client(sentinel.address)
             try:
-                found = client.sentinel_get_master_addr_by_name(MASTER_NAME)
+                found = cast("tuple[str, int] | None", client.sentinel_get_master_addr_by_name(MASTER_NAME))
             except redis.RedisError:
                 continue
             finally:
