@@ -17,8 +17,10 @@ demo: $(STAMP)
 	$(BIN)/harness run scenarios/mobile-latency.toml
 
 # The Node example's tests need its locked dependencies; without node and npm they skip and say why.
+# mypy runs before the tests, so a type error fails in seconds, not after the suite (settings: pyproject.toml).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		echo "npm ci in $(NODE_EXAMPLE)"; cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "node or npm not on PATH: the tests of $(NODE_EXAMPLE) will skip"; fi
@@ -26,6 +28,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/faultproxy.py

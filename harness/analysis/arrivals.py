@@ -43,7 +43,7 @@ def arrival_summary(manifest: dict, flows: pd.DataFrame) -> ArrivalSummary | Non
     missed = flows[flows[col.ERROR_KIND].astype(str) == NOT_STARTED]
     per_s = missed[col.SECOND].value_counts().sort_index() if col.SECOND in missed else pd.Series(dtype=int)
     return ArrivalSummary(float(load["arrival_rate"]), int(load.get("max_in_flight") or 0), len(flows), len(missed),
-                          {int(s): int(n) for s, n in per_s.items()})
+                          {int(s): int(n) for s, n in zip(per_s.index.tolist(), per_s.tolist(), strict=True)})
 
 
 def arrival_sentence(name: str, summary: ArrivalSummary) -> str:

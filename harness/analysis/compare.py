@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -96,9 +97,11 @@ def effective_rate(rows: pd.DataFrame, target: Target) -> RateEstimate:
     return replace(burst.rate, n=burst.effective_n, successes=(burst.rate.rate or 0.0) * burst.effective_n)
 
 
-def replicate_rates(run: RunRecords, names: list[str], target: Target) -> tuple[list[float], int, int]:
+def replicate_rates(run: RunRecords, names: list[str], target: Target) -> tuple[list[float], float, float]:
     """Each replicate's success rate, and the flows and successes over all of them."""
-    rates, flows, successes = [], 0, 0
+    rates: list[float] = []
+    flows: float = 0
+    successes: float = 0
     for name in names:
         rate = success_rate(target_flows(variant_rows(run, name), target.metric), target.confidence)
         if rate.n:
@@ -107,7 +110,7 @@ def replicate_rates(run: RunRecords, names: list[str], target: Target) -> tuple[
     return rates, flows, successes
 
 
-def mean_of_replicates(rates: list[float], flows: int, successes: int, confidence: float) -> RateEstimate:
+def mean_of_replicates(rates: list[float], flows: float, successes: float, confidence: float) -> RateEstimate:
     """The mean replicate rate with a t interval over replicates (the spread between runs)."""
     mean = float(np.mean(rates))
     low, high = stats.t.interval(confidence, len(rates) - 1, loc=mean, scale=stats.sem(rates)) \
@@ -182,7 +185,7 @@ def rates_table(comparisons: list[VariantComparison], run_a: RunRecords) -> Tabl
         table.add_column(column)
     for c in comparisons:
         r = c.rates
-        diff = "–" if r.difference is None else (
+        diff = "–" if r.difference is None or r.diff_ci_low is None or r.diff_ci_high is None else (
             f"{r.difference * 100:+.2f} pp [{r.diff_ci_low * 100:+.2f}, {r.diff_ci_high * 100:+.2f}]")
         result = Text("B significantly worse", style="bold red") if c.b_worse else Text(
             "B significantly better", style="bold green") if c.b_better else Text("no significant difference")
@@ -203,6 +206,7 @@ def latency_side_by_side(comparisons: list[VariantComparison]) -> Table:
     for column in ("variant", "name", *(f"{run} {p[:3]}" for run in "AB" for p in PERCENTILE_COLUMNS)):
         table.add_column(column, justify="left" if column in ("variant", "name") else "right")
     for c in comparisons:
-        for (kind, name), row in c.latency.iterrows():
+        for key, row in c.latency.iterrows():
+            kind, name = cast("tuple[str, str]", key)  # the index is (kind, name); pandas-stubs says Hashable
             table.add_row(c.variant, f"{name} ({kind})", *(fmt.ms(row[k]) for k in c.latency.columns))
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
@@ -13,7 +14,7 @@ def percentiles(values: SeriesGroupBy, qs: tuple[float, ...]) -> pd.DataFrame:
     names = [f"p{round(q * 100)}_ms" for q in qs]
     if values.ngroups == 0:
         return pd.DataFrame(index=values.size().index, columns=names, dtype=float)
-    table = values.quantile(list(qs)).unstack()
+    table = values.quantile(np.asarray(qs)).unstack()
     table.columns = names
     return table
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from itertools import combinations
+from typing import cast
 
 import pandas as pd
 
@@ -124,7 +125,8 @@ def top_errors(flows: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
         return {}
     counts = failed.groupby([col.ERROR_KIND, col.ERROR]).size().sort_values(ascending=False)
     result: dict[str, list[tuple[str, int]]] = {}
-    for (kind, text), n in counts.items():
+    for key, n in counts.items():
+        kind, text = cast("tuple[str, str]", key)  # grouped by two columns; pandas-stubs says Hashable
         texts = result.setdefault(kind or UNLABELLED_FAILURE, [])
         if len(texts) < TOP_ERRORS:
             texts.append((text, int(n)))
@@ -208,8 +210,8 @@ def analyse_run(run: RunRecords) -> RunAnalysis:
     by_variant = run.requests.groupby(col.VARIANT, observed=True) if len(run.requests) else None
     names = set(by_variant.groups) if by_variant is not None else set()
     empty = run.requests.iloc[0:0]
-    variants = [analyse_variant(v, by_variant.get_group(v.name) if v.name in names else empty, run)
-                for v in run.variants]
+    variants = [analyse_variant(v, by_variant.get_group(v.name) if by_variant is not None and v.name in names
+                                else empty, run) for v in run.variants]
     pairs = [PairResult(a.name, b.name, compare_bursty(a, b, run.target.confidence))
              for a, b in pairs_to_compare(variants)]
     return RunAnalysis(run, variants, pairs)

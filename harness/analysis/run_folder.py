@@ -195,7 +195,7 @@ def parse_fault_line(line: str, t0: dict[str, float | None]) -> FaultEvent | Non
         variant = str(raw["variant"])
         t = raw.get("t")
         if t is None:  # older writers gave only epoch seconds: rebase on the variant's start
-            t = float(raw["ts"]) - float(t0[variant])
+            t = float(raw["ts"]) - float(t0[variant])  # type: ignore[arg-type]  # None: TypeError, line skipped
         return FaultEvent(t=float(t), variant=variant, fault=int(raw["fault"]), label=str(raw.get("label") or ""),
                           action=str(raw["action"]), rollback=bool(raw.get("rollback")),
                           type=str(raw.get("type") or ""), proxy=str(raw.get("proxy") or ""))

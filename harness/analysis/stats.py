@@ -28,15 +28,15 @@ class Verdict(StrEnum):
 class RateEstimate:
     """Successes out of n with a Wilson score interval; rate is None when n is 0."""
 
-    n: int
-    successes: int
+    n: float  # a count, or an effective sample size (n / design effect), which is fractional
+    successes: float  # likewise
     rate: float | None
     ci_low: float
     ci_high: float
     confidence: float
 
     @property
-    def failures(self) -> int:
+    def failures(self) -> float:
         return self.n - self.successes
 
     @property
@@ -90,7 +90,7 @@ def success_rate(flows: pd.DataFrame, confidence: float = 0.95) -> RateEstimate:
 
 def rates_by(flows: pd.DataFrame, by: str | list[str], confidence: float = 0.95) -> pd.DataFrame:
     """One row per group: n, successes, rate, ci_low, ci_high (vectorised; for timelines and sweeps)."""
-    grouped = flows.groupby(by, observed=True)[SUCCESS].agg(n="size", successes="sum")
+    grouped = flows.groupby(by, observed=True).agg(n=(SUCCESS, "size"), successes=(SUCCESS, "sum"))
     low, high = wilson_interval(grouped["successes"], grouped["n"], confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         grouped["rate"] = grouped["successes"] / grouped["n"]
@@ -109,20 +109,21 @@ def verdict(estimate: RateEstimate, minimum: float) -> Verdict:
 
 def compare_rates(a: RateEstimate, b: RateEstimate, confidence: float = 0.95) -> RateComparison:
     """Compare the failure rates of a (before, or run A) and b (after, or run B)."""
-    if not a.n or not b.n:
+    fail_a, fail_b = a.failure_rate, b.failure_rate
+    if not a.n or not b.n or fail_a is None or fail_b is None:  # the rates are None exactly when n is 0
         return RateComparison(a, b, None, None, None, None, False, None)
-    difference = b.failure_rate - a.failure_rate
+    difference = fail_b - fail_a
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = confint_proportions_2indep(b.failures, b.n, a.failures, a.n, method="newcomb",
                                                compare="diff", alpha=1.0 - confidence)
     p_value = two_proportion_p_value(a.failures, a.n, b.failures, b.n)
-    ratio = a.failure_rate / b.failure_rate if b.failures else None
+    ratio = fail_a / fail_b if b.failures else None
     return RateComparison(a, b, difference, float(low), float(high), p_value,
                           p_value < 1.0 - confidence, ratio)
 
 
-def two_proportion_p_value(count_a: int, n_a: int, count_b: int, n_b: int) -> float:
+def two_proportion_p_value(count_a: float, n_a: float, count_b: float, n_b: float) -> float:
     """Two-sided pooled z-test (the chi-square test without continuity correction)."""
     pooled = (count_a + count_b) / (n_a + n_b)
     if pooled in (0.0, 1.0):

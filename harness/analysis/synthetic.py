@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -17,9 +18,10 @@ from harness.analysis import columns as col
 from harness.records import FAULTS, KIND_FLOW, KIND_REQUEST, MANIFEST, REQUEST_SCHEMA, REQUESTS_DIR
 
 T0 = 1_763_800_000.0
-_DEFAULTS = {col.TS: 0.0, col.USER_CLASS: "MobileUser", col.KIND: KIND_FLOW, col.NAME: "login", col.SUCCESS: True,
-             col.LATENCY_MS: 10.0, col.STATUS: 200, col.ERROR_KIND: "", col.ERROR: "", col.WORKER: "local",
-             "service_ms": 10.0, "session": ""}
+_DEFAULTS: dict[str, Any] = {
+    col.TS: 0.0, col.USER_CLASS: "MobileUser", col.KIND: KIND_FLOW, col.NAME: "login", col.SUCCESS: True,
+    col.LATENCY_MS: 10.0, col.STATUS: 200, col.ERROR_KIND: "", col.ERROR: "", col.WORKER: "local",
+    "service_ms": 10.0, "session": ""}
 
 
 @dataclass(frozen=True)

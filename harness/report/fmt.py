@@ -50,7 +50,7 @@ def ratio(x: float | None) -> str:
     return "∞ (no failures after)" if x is None else f"{x:.1f}×"
 
 
-def main_errors(failures_by_kind: dict[str, int], n: int, top: int = 2) -> str:
+def main_errors(failures_by_kind: dict[str, int], n: float, top: int = 2) -> str:
     if not failures_by_kind:
         return "none"
     return ", ".join(f"{kind} {pct(count / n, 1)}" for kind, count in list(failures_by_kind.items())[:top])
