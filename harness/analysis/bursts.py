@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -72,7 +73,7 @@ class BurstInterval:
     width_ratio: float | None   # this interval's width over Wilson's; None when Wilson's has no width
     method: str = METHOD
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         r = self.rate
         return {"ci_low": r.ci_low, "ci_high": r.ci_high, "design_effect": self.design_effect,
                 "effective_flows": self.effective_n, "block_s": self.block_s, "blocks": self.blocks,
@@ -89,7 +90,8 @@ def bad_seconds(flows: np.ndarray, successes: np.ndarray, minimum: float) -> np.
     if rate <= 0:
         return np.zeros(len(flows), dtype=bool)
     chance = stats.binom.sf(failures - 1, flows, rate)
-    return (failures > 0) & (successes < minimum * flows) & (chance < BURST_P)
+    bad: np.ndarray = (failures > 0) & (successes < minimum * flows) & (chance < BURST_P)
+    return bad
 
 
 def burst_runs(bad: np.ndarray, gap_s: int = BURST_GAP_S) -> list[tuple[int, int]]:
@@ -105,7 +107,7 @@ def burst_runs(bad: np.ndarray, gap_s: int = BURST_GAP_S) -> list[tuple[int, int
 
 def block_length(seconds: int, longest_burst_s: int) -> int:
     """The documented rule: max(ceil(T^(1/3)), 2 x longest burst), capped to leave MIN_BLOCKS blocks."""
-    rule = max(math.ceil(seconds ** (1 / 3)), 2 * longest_burst_s, 1)
+    rule = max(math.ceil(math.pow(seconds, 1 / 3)), 2 * longest_burst_s, 1)
     return max(1, min(rule, seconds // MIN_BLOCKS))
 
 
@@ -135,7 +137,7 @@ def design_effect(flows: np.ndarray, successes: np.ndarray) -> float:
     clustered = cluster_variance(flows, successes)
     if independent <= 0 or not math.isfinite(clustered):
         return math.nan
-    return clustered / independent
+    return float(clustered / independent)
 
 
 def effective_clusters(flows: np.ndarray, successes: np.ndarray) -> float:

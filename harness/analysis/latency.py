@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
@@ -9,7 +11,7 @@ from pandas.api.typing import SeriesGroupBy
 from harness.analysis import columns as col
 
 
-def percentiles(values: SeriesGroupBy, qs: tuple[float, ...]) -> pd.DataFrame:
+def percentiles(values: SeriesGroupBy[float, Any], qs: tuple[float, ...]) -> pd.DataFrame:
     """Exact percentiles per group as columns p50_ms, p95_ms, ... (empty frame, right columns, when no rows)."""
     names = [f"p{round(q * 100)}_ms" for q in qs]
     if values.ngroups == 0:
@@ -32,4 +34,5 @@ def latency_table(records: pd.DataFrame, by: tuple[str, ...] = (col.KIND, col.NA
     table = table.join(percentiles(grouped[col.LATENCY_MS], (0.50, 0.95, 0.99)))
     table["max_ms"] = grouped[col.LATENCY_MS].max()
     table["mean_ms"] = grouped[col.LATENCY_MS].mean()
-    return table[list(LATENCY_COLUMNS)]
+    ordered: pd.DataFrame = table[list(LATENCY_COLUMNS)]
+    return ordered

@@ -40,7 +40,8 @@ def per_second(flows: pd.DataFrame, end_s: float | None = None) -> pd.DataFrame:
     frame[["flows", "successes"]] = frame[["flows", "successes"]].fillna(0).astype("int64")
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["success_rate"] = frame["successes"] / frame["flows"].where(frame["flows"] > 0)
-    return frame[list(TIMELINE_COLUMNS)]
+    ordered: pd.DataFrame = frame[list(TIMELINE_COLUMNS)]
+    return ordered
 
 
 def recovery_after(timeline: pd.DataFrame, window: FaultWindow, minimum: float, until_s: float) -> Recovery:
