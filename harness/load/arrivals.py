@@ -19,7 +19,7 @@ import random
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.queue import Empty, Queue
@@ -28,6 +28,10 @@ from locust.runners import MasterRunner
 
 from harness.load.open_model import level_at
 from harness.load.recorder import FLOW_REQUEST_TYPE
+
+if TYPE_CHECKING:  # for annotations only
+    from gevent import Greenlet
+    from locust.env import Environment
 
 log = logging.getLogger("harness.arrivals")
 IDLE_CHECK_S = 0.1   # how often a schedule whose rate is 0 looks again
@@ -42,12 +46,12 @@ class ArrivalNotStarted(Exception):
 class ArrivalSchedule:
     """One process's arrivals: intended starts (epoch s) on a queue, and the ones that never started."""
 
-    environment: Any
+    environment: Environment
     settings: dict[str, Any]
     rng: random.Random
     t0: float = field(default_factory=time.time)
     queue: Queue = field(default_factory=Queue)
-    greenlet: Any = None
+    greenlet: Greenlet[[], None] | None = None
     not_started: int = 0
 
     def rate_at(self, t: float) -> float:

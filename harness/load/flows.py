@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from locust import FastHttpUser, task
+from locust import FastHttpUser, HttpUser, task
 
 from harness.load import arrivals
 from harness.load.classify import classify, response_error
@@ -97,7 +97,7 @@ def scenario_rules(user: Any) -> KindRules:
 class FlowRun:
     """One run of a flow by one user: its steps go through `request`, a failure ends it."""
 
-    user: Any
+    user: HttpUser | FastHttpUser
     name: str
     rules: KindRules
     started: float = field(default_factory=time.time)
@@ -133,7 +133,7 @@ class FlowRun:
 
 
 @contextmanager
-def flow(user: Any, name: str, rules: KindRules | None = None) -> Iterator[FlowRun]:
+def flow(user: HttpUser | FastHttpUser, name: str, rules: KindRules | None = None) -> Iterator[FlowRun]:
     """Run the body as the flow `name`: one FLOW row when it ends, failed at the first step that failed.
 
     An unexpected exception in the body fails the flow with error_kind `other` and is raised again,
