@@ -115,7 +115,7 @@ class ArrivalSchedule:
                         "neither started nor refused, so not recorded", cut_off)
 
 
-def open_settings(environment: Any) -> dict[str, Any] | None:
+def open_settings(environment: Environment) -> dict[str, Any] | None:
     parsed = environment.parsed_options
     raw = json.loads(getattr(parsed, "harness_load", "") or "{}") if parsed is not None else {}
     return raw.get("open_model")
@@ -126,11 +126,11 @@ def current() -> ArrivalSchedule | None:
 
 
 @events.test_start.add_listener
-def _start_schedule(environment: Any, **_: Any) -> None:
+def _start_schedule(environment: Environment, **_: Any) -> None:
     settings = open_settings(environment)
     if settings is None or isinstance(environment.runner, MasterRunner) or _state["schedule"] is not None:
         return
-    raw = json.loads(environment.parsed_options.harness_load or "{}")
+    raw = json.loads(getattr(environment.parsed_options, "harness_load", "") or "{}")
     worker = str(getattr(environment.runner, "client_id", "local"))
     rng = random.Random(int(raw.get("seed", 1)) * 7919 + zlib.crc32(worker.encode()))
     schedule = ArrivalSchedule(environment, settings, rng)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from locust import FastHttpUser, HttpUser, task
+from locust.env import Environment
 
 from harness.load import arrivals
 from harness.load.classify import classify, response_error
@@ -325,7 +326,7 @@ class FlowPlan:
 _plans: dict[str, FlowPlan | None] = {}
 
 
-def plan_of(environment: Any) -> FlowPlan | None:
+def plan_of(environment: Environment) -> FlowPlan | None:
     """The flows the harness passed to this process, compiled once per option text (None when run by hand)."""
     key = str(getattr(environment.parsed_options, "harness_load", "") or "")
     if key not in _plans:
@@ -335,7 +336,7 @@ def plan_of(environment: Any) -> FlowPlan | None:
     return _plans[key]
 
 
-def worker_index(environment: Any) -> int:
+def worker_index(environment: Environment) -> int:
     return max(0, int(getattr(environment.runner, "worker_index", 0) or 0))
 
 
@@ -345,7 +346,7 @@ class FlowUser(FastHttpUser):
     network_timeout = 10.0
     connection_timeout = 5.0
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         config = load_config(environment)
         plan = plan_of(environment)
         if plan is None or not plan.spec.flows:

@@ -19,6 +19,7 @@ from typing import Any
 
 import gevent
 from locust import FastHttpUser, events
+from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.load import arrivals
@@ -67,12 +68,12 @@ class LoadConfig:
                    flows=raw.get("flows"))
 
 
-def load_config(environment: Any) -> LoadConfig:
+def load_config(environment: Environment) -> LoadConfig:
     return LoadConfig.from_options(environment.parsed_options)
 
 
 @events.init.add_listener
-def _apply_weights(environment: Any, **_: Any) -> None:
+def _apply_weights(environment: Environment, **_: Any) -> None:
     # Weights matter where users are distributed (local or master), so set them at init there.
     config = load_config(environment)
     for user_class in environment.user_classes or []:
@@ -84,7 +85,7 @@ def _apply_weights(environment: Any, **_: Any) -> None:
 
 
 @events.test_start.add_listener
-def _start_recording(environment: Any, **_: Any) -> None:
+def _start_recording(environment: Environment, **_: Any) -> None:
     """Local process: write rows itself. Master: write what workers report. Worker: report to the master."""
     parsed = environment.parsed_options
     runner = environment.runner
@@ -153,7 +154,7 @@ class AuthUser(FastHttpUser):
     network_timeout = 10.0
     connection_timeout = 5.0
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         config = load_config(environment)
         parsed = environment.parsed_options
         if self.via_edge and parsed is not None and parsed.edge_host:
