@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.experiment.faults import FaultProxyClient
 from harness.stack import start_fault_proxy
+from harness.stack.fault_client import FaultProxyClient
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
 
 

@@ -99,7 +99,8 @@ def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: f
         master_bind: tuple[str, int] | None, expect_workers: int | None, ablate: bool,
         ablate_flags: str | None, repeat: int) -> int:
     """Run a scenario's variants end to end and give each a verdict against the target."""
-    from harness.experiment.run import MIN_DURATION_S, Experiment, RunOptions
+    from harness.experiment.lifecycle import Experiment
+    from harness.experiment.options import MIN_DURATION_S, RunOptions
 
     if (master_bind is None) != (expect_workers is None):
         raise click.UsageError("--master-bind and --expect-workers go together")
@@ -159,7 +160,7 @@ def sweep(scenario: Path, latencies: str, jitters: str | None, users_levels: str
           duration: float | None, variants: str | None, fault_proxy: str, out: Path, seed: int | None,
           until_decided: bool, min_duration: float | None) -> int:
     """Run the variants at each Redis latency level (and users or arrival-rate level); find where each breaks."""
-    from harness.experiment.run import MIN_DURATION_S, RunOptions
+    from harness.experiment.options import MIN_DURATION_S, RunOptions
     from harness.experiment.sweep import SweepOptions, parse_levels, run_sweep
 
     if min_duration is not None and not until_decided:
@@ -185,7 +186,7 @@ def worker(scenario: Path, master: tuple[str, int], allow_remote: bool) -> None:
     import os
     import socket
 
-    from harness.experiment.run import ensure_loopback
+    from harness.experiment.options import ensure_loopback
     from harness.load.runner import worker_command
     from harness.scenario import load_scenario, locustfile_path
 
@@ -228,8 +229,8 @@ def down(state_dir: Path) -> None:
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback fault proxy.")
 def reset(fault_proxy: str, allow_remote: bool) -> None:
     """Remove every toxic and re-enable every proxy of a fault proxy."""
-    from harness.experiment.faults import FaultProxyClient
-    from harness.experiment.run import ensure_loopback
+    from harness.experiment.options import ensure_loopback
+    from harness.stack.fault_client import FaultProxyClient
 
     ensure_loopback(fault_proxy, "--fault-proxy", allow_remote)
     FaultProxyClient(fault_proxy).reset()
@@ -329,7 +330,7 @@ def report(run_dir: Path) -> int:
 @click.option("--variant", default=None, help="Variant to compare (default: every variant in both runs).")
 def compare(run_a: Path, run_b: Path, variant: str | None) -> int:
     """Compare the same variant across two runs; exit 1 when RUN_B is significantly worse."""
-    from harness.analysis.compare import compare_runs
+    from harness.report.compare import compare_runs
 
     return compare_runs(run_a, run_b, variant=variant)
 

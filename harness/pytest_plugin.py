@@ -3,7 +3,7 @@ to apply a toxic for a `with` block and to run a short real login load.
 
 Registered through the `pytest11` entry point, so `pip install` makes them available. Every fixture stops
 what it started, by PID, and removes what it added to a fault proxy, even when the test fails.
-HTTP clients (httpx through harness.experiment.faults, requests) are imported inside functions only: loaded before
+HTTP clients (httpx through harness.stack.fault_client, requests) are imported inside functions only: loaded before
 locust in one process they break it.
 """
 
@@ -86,7 +86,7 @@ def fault_proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Faul
 @pytest.fixture
 def proxied_redis(redis_server: RedisServer, fault_proxy: FaultProxy) -> Iterator[ProxiedRedis]:
     """A `redis` proxy in front of `redis_server` (a unique name on a shared fault proxy); deleted after."""
-    from harness.experiment.faults import FaultProxyClient
+    from harness.stack.fault_client import FaultProxyClient
 
     client = FaultProxyClient(fault_proxy.url)
     name = "redis" if fault_proxy.process else f"redis-{uuid.uuid4().hex[:8]}"
@@ -183,7 +183,7 @@ def toxic(fault_proxy: FaultProxy | str, proxy: ProxiedRedis | str, type: str,
           attributes: dict[str, Any] | None = None, stream: str = "downstream", toxicity: float = 1.0,
           name: str | None = None) -> Iterator[str]:
     """Apply a toxic for the span of a `with` block (yields its name); it is removed however the block ends."""
-    from harness.experiment.faults import FaultProxyClient
+    from harness.stack.fault_client import FaultProxyClient
 
     client = FaultProxyClient(fault_proxy if isinstance(fault_proxy, str) else fault_proxy.url)
     proxy_name = proxy if isinstance(proxy, str) else proxy.name

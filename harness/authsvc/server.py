@@ -25,7 +25,7 @@ from harness.authsvc.service import ServiceSettings
 from harness.authsvc.users import seed_users
 from harness.errors import BadInput, StackError
 from harness.polling import poll_until
-from harness.stack.ready import write_ready_file
+from harness.ready import write_ready_file
 
 log = logging.getLogger("harness.authsvc")
 _READY_TIMEOUT_S = 60.0

@@ -16,7 +16,8 @@ from typing import Any
 from rich.console import Console
 
 from harness.errors import BadInput
-from harness.experiment.run import Experiment, RunOptions, apply_overrides
+from harness.experiment.lifecycle import Experiment
+from harness.experiment.options import RunOptions, apply_overrides
 from harness.files import write_atomic, write_json_atomic
 from harness.report.fmt import console_table, markdown_table, pct
 from harness.scenario import Fault, Scenario, load_scenario

@@ -80,7 +80,7 @@ def pick_variant(scenario: Scenario, wanted: str | None) -> str:
 
 def bring_up(scenario_path: Path, variant: str | None, state_dir: Path) -> UpState:
     """Start the stack and the Locust UI detached from this process; write and return the state."""
-    from harness.experiment.run import check_service_targets
+    from harness.experiment.options import check_service_targets
 
     state_path = state_dir / STATE_FILE
     if state_path.exists():
@@ -111,7 +111,7 @@ def bring_up(scenario_path: Path, variant: str | None, state_dir: Path) -> UpSta
 
 
 def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: Path) -> Any:
-    from harness.experiment.faults import apply_network_profile
+    from harness.experiment.timeline import apply_network_profile
     from harness.stack.service import service_settings
     from harness.stack.stack import Stack, StackSpec
 

@@ -89,7 +89,7 @@ def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:
     """Remove the run's toxics, re-enable what it disabled, delete the proxies it made and restore those it
     replaced (which also drops the edge network-profile toxics on them); returns what was done."""
     from harness.errors import HarnessError
-    from harness.experiment.faults import FaultProxyClient, reset_hint
+    from harness.stack.fault_client import FaultProxyClient, reset_hint
     from harness.stack.stack import restore_proxies
 
     client, done = FaultProxyClient(fault_proxy_url), []

@@ -19,7 +19,7 @@ from harness.faultproxy.api import build_app
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.errors import ApiError
 from harness.faultproxy.metrics import FaultProxyMetrics
-from harness.stack.ready import write_ready_file
+from harness.ready import write_ready_file
 
 log = logging.getLogger("harness.faultproxy")
 

@@ -1,7 +1,7 @@
 """Start and stop the parts of a run on free loopback ports: Redis, the fault proxy, the auth service.
 
 The whole variant stack is `harness.stack.stack.Stack`; it is not imported here because it pulls in an HTTP
-client (httpx, through harness.experiment.faults), which must not load before locust in a process that uses
+client (httpx, through harness.stack.fault_client), which must not load before locust in a process that uses
 both.
 """
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
-from harness.experiment.faults import FaultProxyClient
 from harness.files import write_json_atomic
+from harness.stack.fault_client import FaultProxyClient
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.analysis import load_run
-from harness.analysis.compare import compare_records, compare_runs
+from harness.analysis.compare import compare_records
 from harness.errors import BadInput
+from harness.report.compare import compare_runs
 from tests.analysis.crafted import flows, make_run, variant
 
 

@@ -24,7 +24,8 @@ RUN = textwrap.dedent(f"""
     import sys
     from pathlib import Path
     from harness.errors import HarnessError
-    from harness.experiment.run import Experiment, RunOptions
+    from harness.experiment.lifecycle import Experiment
+    from harness.experiment.options import RunOptions
     from harness.scenario import Fault, parse_scenario
 
     scenario = parse_scenario({{
@@ -74,7 +75,7 @@ def test_a_refused_fault_stops_its_variant_unjudged_and_only_applied_faults_are_
 
 def test_a_new_run_folder_has_an_empty_fault_journal_so_the_report_never_shades_the_plan(tmp_path: Path) -> None:
     # Only a missing journal (records lost) makes the report fall back on the planned timeline.
-    from harness.experiment.run import new_run_dir
+    from harness.experiment.manifest import new_run_dir
 
     run_dir = new_run_dir(tmp_path, "x")
     assert (run_dir / "faults.jsonl").read_text() == ""

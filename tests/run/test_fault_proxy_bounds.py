@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.experiment.faults import ROLLBACK_BOUND_S, FaultProxyClient, FaultProxyUnanswered
 from harness.stack import start_fault_proxy
+from harness.stack.fault_client import ROLLBACK_BOUND_S, FaultProxyClient, FaultProxyUnanswered
 from harness.stack.procs import pid_alive
 from tests.waiting import wait_until
 
@@ -91,7 +91,7 @@ def test_inside_a_bound_the_calls_after_an_unanswered_one_fail_at_once(external:
 
 
 def test_a_refusal_is_a_fault_proxy_error_with_its_answer(external: object) -> None:
-    from harness.experiment.faults import FaultProxyError
+    from harness.stack.fault_client import FaultProxyError
 
     client = FaultProxyClient(external.url)
     with pytest.raises(FaultProxyError, match="remove toxic t from nowhere"):

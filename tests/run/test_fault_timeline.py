@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.experiment.faults import FaultJournal, FaultProxyClient, FaultTimeline
+from harness.experiment.timeline import FaultJournal, FaultTimeline
 from harness.scenario import Fault
 from harness.stack import ServerProcess, start_fault_proxy
+from harness.stack.fault_client import FaultProxyClient
 from tests.waiting import wait_until
 
 

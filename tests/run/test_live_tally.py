@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.experiment.run import LiveTally
+from harness.analysis.live_tally import LiveTally
 from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder
 
 

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from harness.experiment.run import Experiment, RunOptions, sigint_ignored
+from harness.experiment.lifecycle import Experiment, sigint_ignored
+from harness.experiment.options import RunOptions
 from harness.stack.procs import free_port, pid_alive, platform_gaps
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "mobile-latency.toml"

@@ -8,200 +8,34 @@ timeline in step with it, then always roll back every fault and stop every proce
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import platform
 import signal
-import socket
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from harness import __version__
+from harness.analysis.live_tally import LiveTally
 from harness.errors import BadInput, FaultNotApplied, HarnessError, StackError
-from harness.files import write_json_atomic
+from harness.experiment.live import LiveProgress
+from harness.experiment.manifest import Manifest, build_manifest, new_run_dir, proxy_kind, utc_iso
+from harness.experiment.options import RunOptions, apply_overrides, check_service_targets, ensure_loopback
 from harness.load.capacity import check_descriptors
-from harness.load.open_model import locust_open_model, open_model_entry, stages_json
-from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR, STATUS_NOT_JUDGED
+from harness.load.open_model import locust_open_model, stages_json
+from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, REQUESTS_DIR, STATUS_NOT_JUDGED
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
 if TYPE_CHECKING:
     from harness.analysis.block_sequence import BlockDecision
-
-TRACKED_PACKAGES = ("locust", "toxiproxy-python", "redis", "pandas", "matplotlib", "pyarrow", "fastapi",
-                    "uvicorn", "uvloop", "scipy", "pydantic")
-
-
-MIN_DURATION_S = 20.0  # --until-decided: early flows (spawning, warm-up) are not the steady state
 
 
 class RunStopped(BaseException):
     """SIGTERM: stop like a Ctrl-C, with exit code 143."""
 
     exit_code = 143
-
-
-def ensure_loopback(url_or_host: str, what: str, allow_remote: bool) -> None:
-    """Refuse a non-loopback target unless the user said --allow-remote."""
-    if allow_remote:
-        return
-    host = urlsplit(url_or_host).hostname if "://" in url_or_host else url_or_host.rsplit(":", 1)[0]
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host or "", None)}
-    except socket.gaierror:
-        raise BadInput(f"{what}: cannot resolve {host!r}") from None
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise BadInput(f"{what}: {host} is not a loopback address; pass --allow-remote to target it")
-
-
-def check_service_targets(scenario: Scenario, allow_remote: bool) -> None:
-    """Every address the scenario makes the run reach (service url, [redis]) is loopback, or allowed."""
-    for name in scenario.variants:
-        url = scenario.service_for(name).url
-        if url is not None:
-            field = f"variants.{name}.service.url" if url != scenario.service.url else "service.url"
-            ensure_loopback(url, field, allow_remote)
-    for field, address in (("redis.upstream", scenario.redis.upstream), ("redis.listen", scenario.redis.listen)):
-        if address is not None:
-            ensure_loopback(address, field, allow_remote)
-
-
-@dataclass
-class RunOptions:
-    """`harness run` flags after parsing; None means "as the scenario says"."""
-
-    scenario_path: Path
-    duration_s: float | None = None
-    users: int | None = None
-    spawn_rate: float | None = None
-    variants: list[str] | None = None
-    fault_proxy: str = "embedded"
-    workers: int = 0
-    out: Path = Path("reports")
-    seed: int | None = None
-    allow_remote: bool = False
-    until_decided: bool = False           # stop each variant once its sequential verdict is decided...
-    min_duration_s: float = MIN_DURATION_S  # ...but never before this; the scenario's duration is the maximum
-    master_bind: tuple[str, int] | None = None
-    expect_workers: int | None = None
-    command: list[str] = field(default_factory=lambda: list(sys.argv))
-    scenario: Scenario | None = None      # already built (sweeps, ablation); else read from scenario_path
-    run_name: str | None = None           # run folder name before the timestamp; default the scenario's name
-
-
-def apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
-    """The scenario as this run will execute it (flags override the file)."""
-    load = scenario.load.model_copy(update={k: v for k, v in {
-        "duration": options.duration_s, "users": options.users, "spawn_rate": options.spawn_rate,
-        "seed": options.seed}.items() if v is not None})
-    variants = scenario.variants
-    if options.variants:
-        unknown = [v for v in options.variants if v not in variants]
-        if unknown:
-            raise BadInput(f"--variants: unknown variant {unknown[0]!r}, the scenario has: {', '.join(variants)}")
-        variants = {name: variants[name] for name in options.variants}
-    return scenario.model_copy(update={"load": load, "variants": variants})
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "harness": __version__}
-    for package in TRACKED_PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found[package] = metadata.version(package)
-    return found
-
-
-def utc_iso(ts: float | None = None) -> str:
-    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat(timespec="seconds")
-
-
-def new_run_dir(out: Path, scenario_name: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = out / f"{scenario_name}-{stamp}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = out / f"{scenario_name}-{stamp}-{suffix}"
-    for sub in (REQUESTS_DIR, LOCUST_DIR, LOGS_DIR):
-        (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    (run_dir / FAULTS).touch()  # empty until a fault is applied: the report never shades a fault that was not
-    return run_dir
-
-
-@dataclass
-class Manifest:
-    """manifest.json, rewritten atomically whenever something changes, so a killed run keeps it."""
-
-    path: Path
-    data: dict[str, Any]
-
-    def save(self) -> None:
-        write_json_atomic(self.path, self.data)
-
-    def variant(self, name: str) -> dict[str, Any]:
-        return self.data["variants"][name]
-
-
-def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Manifest:
-    target = scenario.target
-    data = {
-        "harness_version": __version__,
-        "scenario": {"name": scenario.name, "file": str(options.scenario_path),
-                     "description": scenario.scenario.description,
-                     "resolved": scenario.model_dump(mode="json")},
-        "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence,
-                   "latency": [o.model_dump(exclude_none=True) for o in target.latency]},
-        "variant_order": list(scenario.variants),
-        "variants": {name: _variant_entry(name, v, scenario) for name, v in scenario.variants.items()},
-        "faults": [_fault_entry(i, f) for i, f in enumerate(scenario.faults)],
-        "network_profile": {"edge": scenario.load.mobile_network.model_dump()},
-        "fault_proxy": {"kind": _proxy_kind(options.fault_proxy), "url": None},
-        "load": {"users": scenario.load.users, "spawn_rate": scenario.load.spawn_rate,
-                 "duration_s": scenario.load.duration, "workers": options.workers,
-                 "classes": {k: c.model_dump(mode="json") for k, c in scenario.load.classes.items()},
-                 **open_model_entry(scenario.load)},
-        "seed": scenario.load.seed,
-        "command": options.command,
-        "started_at": utc_iso(),
-        "ended_at": None,
-        "status": "running",
-        "warnings": [],
-        "versions": versions(),
-    }
-    manifest = Manifest(run_dir / MANIFEST, data)
-    manifest.save()
-    return manifest
-
-
-def _proxy_kind(fault_proxy: str) -> str:
-    return fault_proxy if fault_proxy in ("embedded", "binary") else "url"
-
-
-def _variant_entry(name: str, variant: Variant, scenario: Scenario) -> dict[str, Any]:
-    service = scenario.service_for(name)
-    kind = "reference" if service.is_reference else "command" if service.command is not None else "url"
-    described = {k: v for k, v in service.model_dump(mode="json", include={"command", "cwd", "env", "url"}).items()
-                 if v not in (None, {})}
-    return {"service": {"kind": kind, **described},
-            "profile": variant.profile if service.is_reference else None,
-            "flags": {k: str(v) for k, v in variant.flags.items()},
-            "client": dict(variant.client), "expect": variant.expect, "description": variant.description,
-            "t0": None, "started_at": None, "ended_at": None, "duration_s": scenario.load.duration,
-            "status": "pending"}
-
-
-def _fault_entry(index: int, fault: Any) -> dict[str, Any]:
-    return {"index": index, "label": fault.label, "proxy": fault.proxy, "at_s": fault.at,
-            "duration_s": fault.duration, "type": "down" if fault.down else fault.action or fault.type,
-            "stream": fault.stream, "toxicity": fault.toxicity, "attributes": dict(fault.attributes)}
 
 
 def sentinel_settings(scenario: Scenario) -> Any:
@@ -286,7 +120,7 @@ class Experiment:
 
     def _start_watchdog(self, run_dir: Path, manifest: Manifest) -> Any:
         """An external fault proxy outlives this process: if it dies without rolling back, a watchdog does."""
-        if _proxy_kind(self.options.fault_proxy) != "url":
+        if proxy_kind(self.options.fault_proxy) != "url":
             return None  # our own fault proxy dies with us (PDEATHSIG), and its faults with it
         from harness.experiment.watchdog import start_watchdog
 
@@ -338,51 +172,6 @@ class Experiment:
         except KeyboardInterrupt:
             self.console.print(f"report skipped; the records are kept: harness report {run_dir}")
             return 130
-
-
-@dataclass
-class LiveTally:
-    """Flows and successes of the target metric so far, read from the recorder's flushed Parquet parts."""
-
-    records_dir: Path
-    variant: str
-    metric: str
-    flows: int = 0
-    successes: int = 0
-    _seen: set[str] = field(default_factory=set)
-    by_second: dict[str, Any] = field(default_factory=dict)  # "flows"/"successes": numpy counts per second
-
-    def update(self) -> None:
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
-        # The file name only narrows the search: "fixed-*" also matches an ablation step "fixed-FLAG-...",
-        # so rows are kept by their variant column.
-        for path in sorted(self.records_dir.glob(f"{self.variant}-*.parquet")):
-            if path.name in self._seen:
-                continue
-            try:
-                table = pq.read_table(path, columns=["t", "variant", "kind", "name", "success"])
-            except (OSError, ValueError):
-                continue  # parts appear by atomic rename, so this is a damaged file; the report names it
-            self._seen.add(path.name)
-            mask = pc.and_(pc.and_(pc.equal(table["variant"], self.variant), pc.equal(table["kind"], "flow")),
-                           pc.equal(table["name"], self.metric))
-            flows = table.filter(mask)
-            self.flows += flows.num_rows
-            self.successes += int(pc.sum(flows["success"]).as_py() or 0)
-            self._count_seconds(flows["t"].to_numpy(), flows["success"].to_numpy(zero_copy_only=False))
-
-    def _count_seconds(self, t: Any, success: Any) -> None:
-        """Per-second counts for the block confidence sequence (issue 14: bursts need time, not just totals)."""
-        from harness.analysis.block_sequence import add_per_second
-
-        add_per_second(self.by_second, t, success)
-
-    def describe(self) -> str:
-        if not self.flows:
-            return "flows 0"
-        return f"flows {self.flows:,}  {self.metric} success {self.successes / self.flows:.1%}"
 
 
 @dataclass
@@ -455,7 +244,7 @@ class VariantRun:
         self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
         self.manifest.variant(self.name)["service"]["url"] = self.stack.service_url
         if scenario.uses_edge():
-            from harness.experiment.faults import apply_network_profile
+            from harness.experiment.timeline import apply_network_profile
 
             apply_network_profile(self.stack.client, "edge", scenario.load.mobile_network)
 
@@ -479,38 +268,31 @@ class VariantRun:
         return self.locust.wait_started()
 
     def _start_faults(self, t0: float) -> None:
-        from harness.experiment.faults import FaultJournal, FaultTimeline
+        from harness.experiment.timeline import FaultJournal, FaultTimeline
 
         self.timeline = FaultTimeline(self.stack.client, list(self.scenario.faults), self.name,
                                       FaultJournal(self.run_dir / FAULTS), processes=self.stack.topology)
         self.timeline.start(t0, end_s=self.scenario.load.duration)
 
     def _watch(self, t0: float) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         from harness.load.runner import STOP_TIMEOUT_S
 
         duration = self.scenario.load.duration
         tally = LiveTally(self.run_dir / REQUESTS_DIR, self.name, self.scenario.target.metric)
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
-                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
-        with Progress(*columns, console=self.console, transient=False) as progress:
-            task = progress.add_task(self.name, total=duration, clock="", stats="")
+        with LiveProgress(self.console, self.name, duration) as progress:
             while self.locust.alive():
                 elapsed = time.time() - t0
                 if elapsed > duration + STOP_TIMEOUT_S + 30:
                     self._warn(f"{self.name}: Locust did not stop on time; stopping it")
                     break
                 tally.update()
-                progress.update(task, completed=min(elapsed, duration), stats=tally.describe(),
-                                clock=f"{min(elapsed, duration):.0f}/{duration:.0f} s")
+                progress.show(elapsed, tally)
                 if self._stop_if_decided(tally, elapsed):
                     break
                 self._raise_if_fault_failed()
                 time.sleep(0.5)
             tally.update()
-            ran = min(time.time() - t0, duration)  # less than the duration when --until-decided stopped it early
-            progress.update(task, completed=ran, stats=tally.describe(), clock=f"{ran:.0f}/{duration:.0f} s")
+            progress.show(time.time() - t0, tally)  # less than the duration when --until-decided stopped it early
         if self.options.until_decided and "stopped" not in self.manifest.variant(self.name):
             self._record_stop(duration, "max duration", self._decide(tally))
         for error in self.timeline.errors if self.timeline else []:
@@ -568,7 +350,7 @@ class VariantRun:
     def _rollback_and_stop(self, fast: bool) -> None:
         """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack. Every
         fault proxy call in here waits its timeout at most, all of them together ROLLBACK_BOUND_S."""
-        from harness.experiment.faults import ROLLBACK_BOUND_S
+        from harness.stack.fault_client import ROLLBACK_BOUND_S
 
         client = self.stack.client if self.stack is not None else None
         failures: list[str] = []
@@ -584,7 +366,7 @@ class VariantRun:
 
     def _report_rollback_failure(self, failures: list[str]) -> None:
         """One line: what was left in place and the command that clears it (an embedded proxy took it along)."""
-        from harness.experiment.faults import reset_hint
+        from harness.stack.fault_client import reset_hint
 
         url = self.stack.fault_proxy_url
         if self.stack.fault_proxy_process is not None:
