@@ -28,8 +28,12 @@ from harness.load.open_model import locust_open_model, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, REQUESTS_DIR, STATUS_NOT_JUDGED
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where they are used, so `harness run --help` does not load them
     from harness.analysis.block_sequence import BlockDecision
+    from harness.experiment.timeline import FaultTimeline
+    from harness.load.runner import LocustRun
+    from harness.stack.fault_client import FaultProxyClient
+    from harness.stack.stack import Stack
 
 
 class RunStopped(BaseException):
@@ -186,9 +190,9 @@ class VariantRun:
     manifest: Manifest
     options: RunOptions
     console: Console
-    stack: Any = None
-    locust: Any = None
-    timeline: Any = None
+    stack: Stack | None = None
+    locust: LocustRun | None = None
+    timeline: FaultTimeline | None = None
 
     def execute(self) -> None:
         entry = self.manifest.variant(self.name)
@@ -219,6 +223,23 @@ class VariantRun:
     def log_dir(self) -> Path:
         return self.run_dir / LOGS_DIR / self.name
 
+    # The steps after _start_stack (and _start_load) use these: None there would be a bug in the order.
+    @property
+    def _live_stack(self) -> Stack:
+        assert self.stack is not None
+        return self.stack
+
+    @property
+    def _live_locust(self) -> LocustRun:
+        assert self.locust is not None
+        return self.locust
+
+    @property
+    def _fault_client(self) -> FaultProxyClient:
+        client = self._live_stack.client
+        assert client is not None  # Stack.start() connects it
+        return client
+
     def _processes(self) -> list[dict[str, Any]]:
         """Every process this variant started, by name and PID (for tests, `harness down` and people)."""
         procs = [*(self.stack.processes() if self.stack else []), *(self.locust.processes if self.locust else [])]
@@ -246,14 +267,14 @@ class VariantRun:
         if scenario.uses_edge():
             from harness.experiment.timeline import apply_network_profile
 
-            apply_network_profile(self.stack.client, "edge", scenario.load.mobile_network)
+            apply_network_profile(self._fault_client, "edge", scenario.load.mobile_network)
 
     def _start_load(self) -> float:
         from harness.load.runner import LoadPlan, LocustRun
 
         load, options = self.scenario.load, self.options
         plan = LoadPlan(
-            locustfile=self.locustfile, host=self.stack.service_url, edge_host=self.stack.edge_url,
+            locustfile=self.locustfile, host=self._live_stack.service_url, edge_host=self._live_stack.edge_url,
             users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, variant=self.name,
             records_dir=self.run_dir / REQUESTS_DIR, started_file=self.log_dir / "started.json",
             csv_prefix=self.run_dir / LOCUST_DIR / self.name, log_dir=self.log_dir,
@@ -270,8 +291,8 @@ class VariantRun:
     def _start_faults(self, t0: float) -> None:
         from harness.experiment.timeline import FaultJournal, FaultTimeline
 
-        self.timeline = FaultTimeline(self.stack.client, list(self.scenario.faults), self.name,
-                                      FaultJournal(self.run_dir / FAULTS), processes=self.stack.topology)
+        self.timeline = FaultTimeline(self._fault_client, list(self.scenario.faults), self.name,
+                                      FaultJournal(self.run_dir / FAULTS), processes=self._live_stack.topology)
         self.timeline.start(t0, end_s=self.scenario.load.duration)
 
     def _watch(self, t0: float) -> None:
@@ -280,7 +301,7 @@ class VariantRun:
         duration = self.scenario.load.duration
         tally = LiveTally(self.run_dir / REQUESTS_DIR, self.name, self.scenario.target.metric)
         with LiveProgress(self.console, self.name, duration) as progress:
-            while self.locust.alive():
+            while self._live_locust.alive():
                 elapsed = time.time() - t0
                 if elapsed > duration + STOP_TIMEOUT_S + 30:
                     self._warn(f"{self.name}: Locust did not stop on time; stopping it")
@@ -315,7 +336,7 @@ class VariantRun:
         self.manifest.save()
         if self.timeline is not None:
             self.timeline.stop()  # the remaining fault steps are skipped; teardown rolls back what is in place
-        self.locust.stop()        # SIGTERM: Locust stops its users, flushes the records and exits
+        self._live_locust.stop()  # SIGTERM: Locust stops its users, flushes the records and exits
         return True
 
     def _decide(self, tally: LiveTally) -> BlockDecision:
@@ -368,8 +389,8 @@ class VariantRun:
         """One line: what was left in place and the command that clears it (an embedded proxy took it along)."""
         from harness.stack.fault_client import reset_hint
 
-        url = self.stack.fault_proxy_url
-        if self.stack.fault_proxy_process is not None:
+        url = self._live_stack.fault_proxy_url
+        if self._live_stack.fault_proxy_process is not None:
             self._warn(f"{self.name}: rollback: {failures[0]} (the fault proxy was stopped with its faults)")
             return
         line = one_line(f"{self.name}: could not roll back at {url}: {failures[0]}; {len(failures)} "
