@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.stack.procs import pid_alive
+
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "node-session-service.toml"
 

@@ -17,6 +17,8 @@ from tests.waiting import wait_until
 
 from .helpers import topology_pids
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 ROOT = Path(__file__).resolve().parents[2]
 
 FAILOVER = {

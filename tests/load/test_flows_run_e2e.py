@@ -16,6 +16,8 @@ from tests.runs import assert_all_gone, harness, manifest_of, only_run_dir, star
 from tests.runs import read_records as records_and_files
 from tests.scenario_files import BUGGY_FIXED, ME_STEP, login_step, merged, redis_latency, write_scenario
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 
 def login_flow(name: str, weight: int, via_edge: bool = False) -> dict:
     flow = {"name": name, "weight": weight, "wait": [0.0, 0.1], "steps": [login_step(), ME_STEP]}

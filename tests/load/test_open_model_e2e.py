@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FAULT_AT_S, DURATION_S = 3, 9
 BEFORE, DURING = (0.5, 2.5), (4.0, 7.0)   # seconds: steady before the fault; inside it, clear of both ends

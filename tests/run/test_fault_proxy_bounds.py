@@ -21,6 +21,8 @@ from harness.stack.fault_client import ROLLBACK_BOUND_S, FaultProxyClient, Fault
 from harness.stack.procs import pid_alive
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 ROOT = Path(__file__).resolve().parents[2]
 DURATION_S = 12
 

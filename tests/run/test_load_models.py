@@ -163,6 +163,7 @@ expect = "pass"
 """
 
 
+@pytest.mark.judged
 @pytest.mark.slow
 def test_an_arrival_rate_sweep_reports_the_breaking_point_in_load(tmp_path: Path) -> None:
     """Redis 300 ms slower on every call, twelve slots: 2 flows/s evenly spaced fit, 40 flows/s cannot start.

@@ -12,6 +12,7 @@ from tests.run.test_run_e2e import scenario_file
 from tests.runs import assert_all_gone, harness, only_run_dir, started_pids
 
 
+@pytest.mark.judged
 @pytest.mark.slow
 def test_repeat_two_runs_every_variant_twice_and_gives_a_verdict_over_replicates(tmp_path: Path) -> None:
     """4 variants (buggy@1, fixed@1, buggy@2, fixed@2), each with its own processes; summary.json and

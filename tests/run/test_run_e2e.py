@@ -17,6 +17,8 @@ from harness.stack import ServerProcess
 from tests.runs import assert_all_gone, harness, only_run_dir, read_records, started_pids
 from tests.scenario_files import BUGGY_FIXED, LOGIN_USERS, merged, redis_latency, write_scenario
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 # mobile-latency, shortened for the tests; shared by the other e2e tests of `harness run`.
 SHORT = merged({
     "scenario": {"name": "short", "description": "mobile-latency, shortened for the tests"},

@@ -125,6 +125,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.judged
 @pytest.mark.slow
 def test_sweep_runs_each_level_and_writes_the_dose_response(tmp_path: Path) -> None:
     result = harness("sweep", str(SCENARIOS / "mobile-latency.toml"), "--latency", "0,150", "--jitter", "0,100",
@@ -148,7 +149,7 @@ def test_sweep_runs_each_level_and_writes_the_dose_response(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_ablation_reports_the_effect_of_each_flag(tmp_path: Path) -> None:
     result = harness("run", str(SCENARIOS / "mobile-latency.toml"), "--ablate", "--ablate-flags",
-                     "await_session_write", "--duration", "8s", "--out", str(tmp_path))
+                     "await_session_write", "--duration", "6s", "--out", str(tmp_path))
     assert result.returncode in (0, 1), result.stderr[-2000:]
     run_dir = next(tmp_path.glob("mobile-latency-*"))
     ablation = json.loads((run_dir / "ablation.json").read_text())

@@ -12,6 +12,8 @@ import pytest
 from tests.runs import assert_all_gone, harness, manifest_of, only_run_dir, read_records, started_pids, summary_of
 from tests.scenario_files import LOGIN_USERS, redis_latency, write_scenario
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 # mobile-latency's load with one variant of the reference service; faults only where a test adds them.

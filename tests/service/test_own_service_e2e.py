@@ -28,6 +28,8 @@ from tests.service.helpers import (
     write_scenario,
 )
 
+pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
+
 
 def test_command_service_before_fails_after_passes_and_nothing_is_left(tmp_path: Path) -> None:
     out = tmp_path / "reports"

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from harness.experiment.ablation import with_ablation
 from harness.experiment.sweep import with_redis_latency
@@ -63,6 +64,7 @@ def test_sweep_level_keeps_each_variants_service(tmp_path: Path) -> None:
     assert level.faults[0].attributes == {"latency": 200, "jitter": 10}
 
 
+@pytest.mark.judged
 def test_sweep_finds_where_the_buggy_build_breaks(tmp_path: Path) -> None:
     out = tmp_path / "sweeps"
     # A 30 ms timeout also fires at level 0 when a busy machine stalls Redis that long (seen at load 5 on 2
