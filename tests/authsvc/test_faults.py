@@ -8,7 +8,6 @@ loose on the buggy side (the machine is shared) and strict where the fix's mecha
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -20,6 +19,7 @@ from harness.pytest_plugin import FaultProxy, ProxiedRedis, toxic
 from harness.stack import ServerProcess
 from tests.authsvc.conftest import TEST_USERS
 from tests.authsvc.helpers import Outcome, credentials, errors, login, login_then_me, metric, outcome_of, run_all
+from tests.waiting import wait_until
 
 Start = Callable[..., ServerProcess]
 # Mobile-like Redis latency: 50..250 ms on the client->Redis direction, so commands can overtake each other.
@@ -82,10 +82,8 @@ def test_buggy_profile_logs_and_counts_fire_and_forget_writes_that_time_out(
     with toxic(fault_proxy, proxied_redis, "latency", JITTERY_LATENCY, stream="upstream"):
         logins = run_all(buggy.url, [partial(login, index=i) for i in range(20)])
         assert all(o.ok for o in logins)  # the reply went out before the write was tried
-        deadline = time.monotonic() + 5
-        while metric(buggy.url, "authsvc_lost_session_writes_total") < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert metric(buggy.url, "authsvc_lost_session_writes_total") >= 5
+        wait_until(lambda: metric(buggy.url, "authsvc_lost_session_writes_total") >= 5, 5,
+                   "five lost session writes are counted", interval=0.05)
     assert "session write lost after the login reply was sent: TimeoutError" in buggy.process.stderr_path.read_text()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import redis
 from harness.authsvc.limits import MAX_HEADER_BYTES
 from harness.stack import RedisServer, ServerProcess, start_authsvc
 from tests.authsvc.helpers import credentials
+from tests.waiting import wait_until
 
 GRACE_S = 1  # a short real grace window, so the tests can step outside it
 
@@ -60,10 +60,8 @@ def login(stack: Stack, index: int = 1) -> dict[str, str]:
     response = httpx.post(f"{stack.url}/login", json=credentials(index))
     assert response.status_code == 200, response.text
     body = response.json()
-    deadline = time.monotonic() + 10
-    while not stack.redis.exists(f"rtcur:{body['session_id']}"):
-        assert time.monotonic() < deadline, "the session write never landed"
-        time.sleep(0.01)
+    wait_until(lambda: stack.redis.exists(f"rtcur:{body['session_id']}"), 10, "the session write lands",
+               interval=0.01)
     return body
 
 
@@ -77,10 +75,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def wait_for_grace_end(client: redis.Redis, timeout_s: float = 10.0) -> None:
     """Poll Redis until no grace-window successor is left (the real TTL ran out), never a fixed sleep."""
-    deadline = time.monotonic() + timeout_s
-    while client.keys("rtdone:*"):
-        assert time.monotonic() < deadline, "grace keys did not expire"
-        time.sleep(0.05)
+    wait_until(lambda: not client.keys("rtdone:*"), timeout_s, "the grace keys expire", interval=0.05)
 
 
 @pytest.mark.parametrize("junk", ["junk", "x" * 42, "../../etc", "a" * 4000, "é" * 43])

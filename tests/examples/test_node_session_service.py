@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
 
 import httpx
 
 from harness.pytest_plugin import FaultProxy, ProxiedRedis, toxic
 from tests.examples.node_service import BUGGY, FIXED, NodeService
+from tests.waiting import wait_until
 
 Start = Callable[..., NodeService]
 # 0..200 ms on the service->Redis direction: commands on different connections can overtake each other. The
@@ -134,10 +134,8 @@ def test_a_session_that_was_not_found_yet_is_found_once_its_write_lands(
         with toxic(fault_proxy, proxied_redis, "latency", {"latency": 150, "jitter": 0}, stream="upstream"):
             session_id = client.post("/login", json=credentials(2)).json()["session_id"]
         # With the toxic gone the GET goes at once, while the SET may still wait on its own connection.
-        deadline = time.monotonic() + 5
-        while outcome(client.get("/me", headers={"X-Session-ID": session_id})) != "ok":
-            assert time.monotonic() < deadline, "the fire-and-forget write never landed"
-            time.sleep(0.05)
+        wait_until(lambda: outcome(client.get("/me", headers={"X-Session-ID": session_id})) == "ok", 5,
+                   "the fire-and-forget write lands", interval=0.05)
 
 
 def test_the_100ms_timeout_logs_a_lost_write_when_unawaited_and_fails_the_login_when_awaited(

@@ -13,6 +13,7 @@ from harness.errors import StackError
 from harness.stack.sentinel import MASTER_NAME, SentinelSettings
 from harness.stack.stack import Stack, StackSpec
 from tests.runs import assert_all_gone
+from tests.waiting import wait_until
 
 from .helpers import DOWN_AFTER_MS, PROMOTION_TIMEOUT_S, log_in, sentinel_stack, topology_pids
 
@@ -51,12 +52,15 @@ def lost_after_failover(stack: Stack, latency_ms: int | None) -> tuple[int, int]
         stack.topology.wait_for_promotion(old, PROMOTION_TIMEOUT_S)
         statuses = []
         for session in sessions:
-            deadline = time.monotonic() + PROMOTION_TIMEOUT_S
+            answers: list[int] = []
+
+            def answered(session: str = session, answers: list[int] = answers) -> bool:
+                answers.append(client.get("/me", headers={"X-Session-ID": session}).status_code)
+                return answers[-1] != 503
+
             # Until the service has found the new primary, /me answers 503; then 200 or 401 (lost).
-            while (status := client.get("/me", headers={"X-Session-ID": session}).status_code) == 503:
-                assert time.monotonic() < deadline, "the service did not find the new primary"
-                time.sleep(0.05)
-            statuses.append(status)
+            wait_until(answered, PROMOTION_TIMEOUT_S, "the service finds the new primary", interval=0.05)
+            statuses.append(answers[-1])
     assert set(statuses) <= {200, 401}
     return len(sessions), statuses.count(401)
 

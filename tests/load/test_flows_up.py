@@ -5,30 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from harness.experiment.up import read_cmdline
+from tests.scenario_files import ME_STEP, login_step, write_scenario
+from tests.waiting import wait_until
 
-SCENARIO = """
-[load]
-users = 4
-spawn_rate = 4
-[[load.flows]]
-name = "login"
-wait = [0.0, 0.1]
-[[load.flows.steps]]
-method = "POST"
-path = "/login"
-json = { username = "{username}", password = "{password}" }
-capture = { session = "json:session_id" }
-[[load.flows.steps]]
-path = "/me"
-headers = { X-Session-ID = "{session}" }
-"""
+SCENARIO = {"load": {"users": 4, "spawn_rate": 4,
+                     "flows": [{"name": "login", "wait": [0.0, 0.1], "steps": [login_step(), ME_STEP]}]}}
 
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,8 +25,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_up_runs_declarative_flows_from_the_locust_ui(tmp_path: Path) -> None:
-    scenario = tmp_path / "flows.toml"
-    scenario.write_text(SCENARIO)
+    scenario = write_scenario(tmp_path, SCENARIO, name="flows.toml")
     up = harness("up", str(scenario), "--state-dir", str(tmp_path / "state"))
     assert up.returncode == 0, up.stderr
     state = json.loads((tmp_path / "state" / "up.json").read_text())
@@ -48,12 +34,14 @@ def test_up_runs_declarative_flows_from_the_locust_ui(tmp_path: Path) -> None:
         ui = state["urls"]["locust_ui"]
         swarm = httpx.post(f"{ui}/swarm", data={"user_count": 4, "spawn_rate": 4}, timeout=10)
         assert swarm.status_code == 200, swarm.text
-        deadline, flows = time.monotonic() + 30, []
-        while time.monotonic() < deadline and not flows:
+        flows: list[dict] = []
+
+        def six_logins_counted() -> bool:
             stats = httpx.get(f"{ui}/stats/requests", timeout=5).json()["stats"]
-            flows = [s for s in stats if s["method"] == "FLOW" and s["name"] == "login" and s["num_requests"] > 5]
-            time.sleep(0.2)
-        assert flows, stats
+            flows[:] = [s for s in stats if s["method"] == "FLOW" and s["name"] == "login" and s["num_requests"] > 5]
+            return bool(flows)
+
+        wait_until(six_logins_counted, 30, "the Locust UI counts more than five login flows", interval=0.2)
         assert flows[0]["num_failures"] == 0
         httpx.get(f"{ui}/stop", timeout=10)
     finally:

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 
 from harness.experiment.lifecycle import Experiment, sigint_ignored
 from harness.experiment.options import RunOptions
 from harness.stack.procs import free_port, pid_alive, platform_gaps
+from tests.waiting import wait_until
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "mobile-latency.toml"
 
@@ -51,10 +51,8 @@ def test_a_zombie_counts_as_gone_and_a_running_process_as_alive() -> None:
     quitter = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         assert pid_alive(sleeper.pid)
-        deadline = time.monotonic() + 30
-        while pid_alive(quitter.pid):     # exited, not reaped yet: a zombie
-            assert time.monotonic() < deadline, "the quitter never exited"
-            time.sleep(0.02)
+        # Exited, not reaped yet: a zombie.
+        wait_until(lambda: not pid_alive(quitter.pid), 30, "the quitter exits")
         assert quitter.returncode is None   # still unreaped: gone is the zombie state, not a missing PID
     finally:
         sleeper.kill()

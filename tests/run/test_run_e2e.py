@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from harness.records import ERROR_KINDS, REQUEST_SCHEMA
 from harness.stack import ServerProcess
 from tests.runs import assert_all_gone, harness, only_run_dir, read_records, started_pids
 from tests.scenario_files import BUGGY_FIXED, LOGIN_USERS, merged, redis_latency, write_scenario
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
 
@@ -74,19 +74,17 @@ def test_sigint_mid_run_rolls_back_stops_everything_and_keeps_records(tmp_path: 
                       "--fault-proxy", fault_proxy.url, "--variants", "buggy")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        faults_file = None
-        while time.monotonic() < deadline:  # wait until the fault is in place and records are flowing
-            runs = [p for p in out.iterdir()] if out.exists() else []
-            faults_file = runs[0] / "faults.jsonl" if runs else None
-            # The journal is created empty at start; the fault is in place once its apply line is.
-            applied = faults_file is not None and faults_file.exists() and '"apply"' in faults_file.read_text()
-            if applied and list((runs[0] / "requests").glob("*.parquet")):
-                break
+        def fault_in_place_and_records_flowing() -> bool:
             assert process.poll() is None, process.communicate()
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never applied its fault")
+            runs = list(out.iterdir()) if out.exists() else []
+            # The journal is created empty at start; the fault is in place once its apply line is.
+            journal = runs[0] / "faults.jsonl" if runs else None
+            applied = journal is not None and journal.exists() and '"apply"' in journal.read_text()
+            return applied and bool(list((runs[0] / "requests").glob("*.parquet")))
+
+        wait_until(fault_in_place_and_records_flowing, 90, "the run applies its fault and writes records",
+                   interval=0.2)
+        faults_file = only_run_dir(out) / "faults.jsonl"
         toxics = httpx.get(f"{fault_proxy.url}/proxies/redis/toxics").json()
         assert [t["type"] for t in toxics] == ["latency"]
         process.send_signal(signal.SIGINT)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from harness.stack.procs import pid_alive
 from tests.scenario_files import lasting
 from tests.service.helpers import APP, LOAD, PYTHON, harness, processes_with, wait_gone, write_scenario
+from tests.waiting import wait_until
 
 
 def scenario_with_grandchild(tmp_path: Path) -> tuple[Path, str]:
@@ -28,15 +28,19 @@ def scenario_with_grandchild(tmp_path: Path) -> tuple[Path, str]:
 
 def wait_running(process: subprocess.Popen[bytes], out: Path, timeout: float = 90) -> dict:
     """The manifest once the variant's load runs (every process started and recorded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found: list[dict] = []
+
+    def load_running() -> bool:
         assert process.poll() is None, process.communicate()
         for manifest_path in out.glob("*/manifest.json"):
             manifest = json.loads(manifest_path.read_text())
             if manifest["variants"]["service"]["status"] == "running":
-                return manifest
-        time.sleep(0.2)
-    pytest.fail("the run never started its load")
+                found.append(manifest)
+                return True
+        return False
+
+    wait_until(load_running, timeout, "the run starts its load", interval=0.2)
+    return found[-1]
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
