@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -58,6 +59,12 @@ def assert_all_gone(pids: Iterable[int], timeout: float = 0.0, what: str = "ever
         with suppress(AssertionError):  # the assertion below names the PIDs left
             wait_until(lambda: not alive(pids), timeout, what)
     assert not alive(pids), f"not within {timeout:g} s: {what}; still alive: {alive(pids)}"
+
+
+def locust_total(run_dir: Path, variant: str) -> int:
+    """Locust's own count of requests (the Aggregated row of its stats CSV) for one variant of the run."""
+    with open(run_dir / "locust" / f"{variant}_stats.csv") as stats:
+        return next(int(r["Request Count"]) for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
 
 
 def read_records(run_dir: Path):

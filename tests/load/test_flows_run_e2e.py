@@ -12,7 +12,7 @@ import pytest
 
 from harness.records import ERROR_KINDS, REQUEST_SCHEMA
 from harness.stack import free_port
-from tests.runs import assert_all_gone, harness, manifest_of, only_run_dir, started_pids, summary_of
+from tests.runs import assert_all_gone, harness, locust_total, manifest_of, only_run_dir, started_pids, summary_of
 from tests.runs import read_records as records_and_files
 from tests.scenario_files import BUGGY_FIXED, ME_STEP, login_step, merged, redis_latency, write_scenario
 
@@ -80,7 +80,8 @@ def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path)
 
 @pytest.mark.slow
 def test_declarative_flows_run_on_two_locust_workers(tmp_path: Path) -> None:
-    """--workers 2: both workers run FlowUser from the options the master sends, and their rows reach the run."""
+    """--workers 2: both workers run FlowUser from the options the master sends, every row of both reaches the
+    run (as many as Locust counted), and the master and both workers are started, recorded and stopped."""
     result, run_dir = run_scenario(tmp_path, "4s", "--variants", "fixed", "--workers", "2")
     rows = records(run_dir)
     assert result.returncode in (0, 1), result.stdout + result.stderr  # 4 s may be too short to decide
@@ -88,11 +89,17 @@ def test_declarative_flows_run_on_two_locust_workers(tmp_path: Path) -> None:
     assert set(flows.worker) == {"worker-1", "worker-2"}
     assert set(flows.user_class) == {"FlowUser"} and len(flows) > 50
     assert flows.success.mean() > 0.99
+    assert len(rows) == locust_total(run_dir, "fixed")
+    manifest = manifest_of(run_dir)
+    assert [p["name"] for p in manifest["variants"]["fixed"]["processes"]][-3:] == [
+        "locust-fixed-master", "locust-fixed-worker-1", "locust-fixed-worker-2"]
+    assert_all_gone(started_pids(manifest))
 
 
 @pytest.mark.slow
 def test_a_worker_started_with_harness_worker_runs_the_declarative_flows(tmp_path: Path) -> None:
-    """`harness worker` loads the packaged locustfile and gets the flows from the master it joins."""
+    """`harness worker` loads the packaged locustfile and gets the flows from the master it joins; the run waits
+    for it (--master-bind, --expect-workers) and keeps every row it sent."""
     path = scenario_file(tmp_path, "5s")
     out, port = tmp_path / "reports", free_port()
     run = subprocess.Popen(harness("run", str(path), "--out", str(out), "--variants", "fixed", "--master-bind",
@@ -112,7 +119,9 @@ def test_a_worker_started_with_harness_worker_runs_the_declarative_flows(tmp_pat
                 process.kill()
                 process.wait()
     assert run.returncode in (0, 1), "".join(stderr)[-2000:]
-    flows = records(only_run_dir(out))
-    flows = flows[flows.kind == "flow"]
+    run_dir = only_run_dir(out)
+    rows = records(run_dir)
+    assert len(rows) == locust_total(run_dir, "fixed")
+    flows = rows[rows.kind == "flow"]
     assert len(flows) > 0 and flows.worker.nunique() == 1 and flows.worker.iloc[0] != "local"
     assert set(flows.user_class) == {"FlowUser"} and flows.success.mean() > 0.99
