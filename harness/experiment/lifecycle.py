@@ -36,6 +36,17 @@ if TYPE_CHECKING:  # imported where they are used, so `harness run --help` does 
     from harness.stack.stack import Stack
 
 
+def _import_record_readers() -> None:
+    """Import what the live tally and the report read records with before anything starts. Imported lazily
+    mid-run, a Ctrl-C landing inside the first import left pandas half-initialised, and the report after the
+    rollback then failed on it: exit 1 instead of 130 (tests/run/test_run_e2e.py, SIGINT test, at load 7)."""
+    import pandas  # noqa: F401
+    import pyarrow.compute
+    import pyarrow.parquet  # noqa: F401
+
+    from harness.analysis import block_sequence  # noqa: F401
+
+
 class RunStopped(BaseException):
     """SIGTERM: stop like a Ctrl-C, with exit code 143."""
 
@@ -95,6 +106,7 @@ class Experiment:
 
     def run(self) -> int:
         scenario, locustfile = self.prepare()
+        _import_record_readers()
         run_dir = self.run_dir = new_run_dir(self.options.out, self.options.run_name or scenario.name)
         manifest = build_manifest(run_dir, scenario, self.options)
         self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
