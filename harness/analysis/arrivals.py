@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from harness.analysis import columns as col
+from harness.records import ErrorKind
+from harness.records.files import Manifest
 
-NOT_STARTED = "not_started"
+NOT_STARTED = ErrorKind.NOT_STARTED.value
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,14 @@ class ArrivalSummary:
                 "max_in_flight": self.max_in_flight}
 
 
-def arrival_summary(manifest: dict, flows: pd.DataFrame) -> ArrivalSummary | None:
+def arrival_summary(manifest: Manifest, flows: pd.DataFrame) -> ArrivalSummary | None:
     """None for a closed-loop run (no arrival rate in the manifest)."""
-    load = manifest.get("load") or {}
-    if not load.get("arrival_rate"):
+    load = manifest.load
+    if not load.arrival_rate:
         return None
     missed = flows[flows[col.ERROR_KIND].astype(str) == NOT_STARTED]
     per_s = missed[col.SECOND].value_counts().sort_index() if col.SECOND in missed else pd.Series(dtype=int)
-    return ArrivalSummary(float(load["arrival_rate"]), int(load.get("max_in_flight") or 0), len(flows), len(missed),
+    return ArrivalSummary(load.arrival_rate, load.max_in_flight or 0, len(flows), len(missed),
                           {int(s): int(n) for s, n in zip(per_s.index.tolist(), per_s.tolist(), strict=True)})
 
 

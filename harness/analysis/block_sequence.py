@@ -31,11 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.analysis.sequential import sequential_signs
+from harness.records import Verdict
 
 BLOCK_S = 5              # seconds per unit; fixed in advance (a data-driven length would break the guarantee)
 METHOD = ("asymptotic confidence sequence over 5 s blocks (Waudby-Smith et al. 2024) "
           "and beta-binomial mixture over flows (Howard et al. 2021); both must agree")
-PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
+PASS, FAIL, INCONCLUSIVE = Verdict.PASS.value, Verdict.FAIL.value, Verdict.INCONCLUSIVE.value
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class BlockDecision:
 
     @property
     def decided(self) -> bool:
-        return self.state != UNDECIDED
+        return self.state != INCONCLUSIVE
 
 
 def rho_squared(planned_blocks: float, confidence: float) -> float:
@@ -82,7 +83,7 @@ def block_bounds(block_flows, block_successes, confidence: float,
 
 def block_signs(block_flows, block_successes, target: float, confidence: float,
                 planned_blocks: float) -> np.ndarray:
-    """+1 pass, -1 fail, 0 undecided after each block: both sequences must agree."""
+    """+1 pass, -1 fail, 0 inconclusive after each block: both sequences must agree."""
     _, low, high = block_bounds(block_flows, block_successes, confidence, planned_blocks)
     blocks = np.sign((low >= target).astype(np.int8) - (high < target).astype(np.int8))
     n = np.asarray(block_flows, dtype=float).cumsum(-1)
@@ -102,11 +103,11 @@ def decide_blocks(flows_per_s, successes_per_s, target: float, confidence: float
     m, y = to_blocks(np.asarray(flows_per_s), block_s), to_blocks(np.asarray(successes_per_s), block_s)
     n, s = int(m.sum()), int(y.sum())
     if not len(m):
-        return BlockDecision(UNDECIDED, 0.0, 1.0, s, n, 0)
+        return BlockDecision(INCONCLUSIVE, 0.0, 1.0, s, n, 0)
     planned = max_duration_s / block_s
     sign = int(block_signs(m, y, target, confidence, planned)[-1])
     _, low, high = block_bounds(m, y, confidence, planned)
-    state = {1: PASS, -1: FAIL, 0: UNDECIDED}[sign]
+    state = {1: PASS, -1: FAIL, 0: INCONCLUSIVE}[sign]
     return BlockDecision(state, float(low[-1]), float(high[-1]), s, n, len(m))
 
 

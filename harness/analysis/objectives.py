@@ -19,6 +19,7 @@ from harness.analysis.quantile import QuantileEstimate, bursty_quantile_interval
 from harness.analysis.stages import stage_phases
 from harness.analysis.stats import Verdict
 from harness.records import KIND_FLOW, KIND_REQUEST, LATENCY_QUANTILES
+from harness.records.files import Manifest
 
 QUANTILE_KEYS = LATENCY_QUANTILES
 PHASE_WORDS = {"all": "", "no_fault": " with no fault", "faults": " during faults", "before": " before faults",
@@ -63,18 +64,15 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def objectives_of(manifest: dict, metric: str) -> list[Objective]:
+def objectives_of(manifest: Manifest, metric: str) -> list[Objective]:
     """The objectives the manifest's target lists (written by `harness run` from `[target] latency`)."""
-    raw = (manifest.get("target") or {}).get("latency") or []
     objectives = []
-    for entry in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(entry, dict):
-            continue
-        kind, name = (KIND_REQUEST, entry["request"]) if entry.get("request") else (
-            KIND_FLOW, entry.get("flow") or metric)
+    for entry in manifest.target.latency:
+        kind, name = (KIND_REQUEST, entry.request) if entry.request else (KIND_FLOW, entry.flow or metric)
         for key, q in QUANTILE_KEYS.items():
-            if entry.get(key) is not None:
-                objectives.append(Objective(q, float(entry[key]), kind, str(name), str(entry.get("phase", "all"))))
+            limit = getattr(entry, key)
+            if limit is not None:
+                objectives.append(Objective(q, float(limit), kind, name, entry.phase))
     return objectives
 
 
@@ -119,7 +117,7 @@ def judge(objective: Objective, rows: pd.DataFrame, windows: list[FaultWindow], 
     return ObjectiveResult(objective, estimate, objective_verdict(estimate, objective.limit_ms), deff)
 
 
-def judge_all(manifest: dict, metric: str, rows: pd.DataFrame, windows: list[FaultWindow],
+def judge_all(manifest: Manifest, metric: str, rows: pd.DataFrame, windows: list[FaultWindow],
               confidence: float) -> list[ObjectiveResult]:
     stages = stage_phases(manifest, math.inf)
     return [judge(o, rows, windows, confidence, stages) for o in objectives_of(manifest, metric)]

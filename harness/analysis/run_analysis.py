@@ -24,8 +24,7 @@ from harness.analysis.timeline import Recovery, per_second, recoveries
 from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED
 
 UNLABELLED_FAILURE = "other"  # a failed row whose recorder left error_kind empty
-SEQUENTIAL_VERDICTS = {"pass": Verdict.PASS, "fail": Verdict.FAIL, "undecided": Verdict.INCONCLUSIVE}
-FAIL_STATE, UNDECIDED_STATE = "fail", "undecided"
+SEQUENTIAL_VERDICTS = {v.value: v for v in (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)}
 TOP_ERRORS = 3
 
 
@@ -141,17 +140,13 @@ def sequential_verdict(info: VariantInfo, timeline: pd.DataFrame, burst: BurstIn
     """
     if info.stopped is None:
         return None
-    max_s = float(info.stopped.get("max_duration_s") or info.duration_s or len(timeline))
+    max_s = float(info.stopped.max_duration_s or info.duration_s or len(timeline))
     decision = decide_blocks(timeline["flows"].to_numpy(), timeline["successes"].to_numpy(), target.minimum,
                              target.confidence, max_s)
-    ran_to_max = not str(info.stopped.get("reason") or "").startswith("decided")
-    state = decision.state if decision.state == FAIL_STATE else (
-        verdict_state(verdict(burst.rate, target.minimum)) if ran_to_max else UNDECIDED_STATE)
+    ran_to_max = not info.stopped.reason.startswith("decided")
+    state = decision.state if decision.state == Verdict.FAIL else (
+        verdict(burst.rate, target.minimum).value if ran_to_max else Verdict.INCONCLUSIVE.value)
     return replace(decision, state=state)
-
-
-def verdict_state(result: Verdict) -> str:
-    return next(state for state, v in SEQUENTIAL_VERDICTS.items() if v == result)
 
 
 def per_s(count: int, seconds: float) -> float | None:
@@ -169,7 +164,7 @@ def phase_result(phase: Phase, rows: pd.DataFrame, flows: pd.DataFrame, target: 
 
 def max_lost_sessions(run: RunRecords) -> int | None:
     """[target] max_lost_sessions of the scenario as it ran, when it sets one."""
-    target = ((run.manifest.get("scenario") or {}).get("resolved") or {}).get("target") or {}
+    target = (run.manifest.scenario.resolved or {}).get("target") or {}
     value = target.get("max_lost_sessions")
     return int(value) if isinstance(value, int) else None
 

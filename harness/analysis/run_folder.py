@@ -15,19 +15,12 @@ import pyarrow.parquet as pq
 
 from harness.analysis import columns as col
 from harness.errors import RecordsError
-from harness.records import FAULTS, MANIFEST, REQUEST_SCHEMA, REQUESTS_DIR
+from harness.records import APPLY, FAULTS, MANIFEST, REMOVE, REQUEST_SCHEMA, REQUESTS_DIR
+from harness.records.files import FaultAction, Manifest, StopBlock, Target, VariantEntry, read_run_file, validated
 
-DEFAULT_METRIC, DEFAULT_MINIMUM, DEFAULT_CONFIDENCE = "login", 0.99, 0.95
 _DICT = pa.dictionary(pa.int32(), pa.string())
 # Strings become dictionary columns (pandas categoricals): 10x less memory and fast groupby at 1M rows.
 READ_SCHEMA = pa.schema([pa.field(f.name, _DICT if f.name in col.CATEGORICAL else f.type) for f in REQUEST_SCHEMA])
-
-
-@dataclass(frozen=True)
-class Target:
-    metric: str = DEFAULT_METRIC
-    minimum: float = DEFAULT_MINIMUM
-    confidence: float = DEFAULT_CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -39,8 +32,8 @@ class VariantInfo:
     t0: float | None = None
     duration_s: float | None = None
     status: str = "unknown"
-    stopped: dict | None = None   # `harness run --until-decided`: when and why the load stopped (manifest block)
-    error: str | None = None      # why the variant stopped early (e.g. the fault that could not be applied)
+    stopped: StopBlock | None = None   # `harness run --until-decided`: when and why the load stopped
+    error: str | None = None           # why the variant stopped early (e.g. the fault that could not be applied)
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,7 @@ class FaultEvent:
 @dataclass
 class RunRecords:
     run_dir: Path
-    manifest: dict
+    manifest: Manifest
     target: Target
     variants: list[VariantInfo]
     requests: pd.DataFrame
@@ -83,29 +76,16 @@ def load_run(run_dir: Path) -> RunRecords:
     requests = read_requests(run_dir, problems)
     variants = variants_of(manifest, requests, problems)
     events = read_fault_events(run_dir, manifest, variants, problems)
-    return RunRecords(run_dir, manifest, target_of(manifest), variants, requests, events, problems)
+    return RunRecords(run_dir, manifest, manifest.target, variants, requests, events, problems)
 
 
-def read_manifest(run_dir: Path, problems: list[str]) -> dict:
-    path = run_dir / MANIFEST
+def read_manifest(run_dir: Path, problems: list[str]) -> Manifest:
+    """The manifest, or its defaults (and a problem) when it is missing or does not validate."""
     try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        problems.append(f"{path}: missing; default target used and expectations unknown")
-        return {}
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path}: unreadable ({exc}); default target used and expectations unknown")
-        return {}
-    if not isinstance(manifest, dict):
-        problems.append(f"{path}: not a JSON object; ignored")
-        return {}
-    return manifest
-
-
-def target_of(manifest: dict) -> Target:
-    raw = manifest.get("target") or {}
-    return Target(str(raw.get("metric", DEFAULT_METRIC)), float(raw.get("minimum", DEFAULT_MINIMUM)),
-                  float(raw.get("confidence", DEFAULT_CONFIDENCE)))
+        return read_run_file(Manifest, run_dir / MANIFEST)
+    except RecordsError as exc:
+        problems.append(f"{exc}; default target used and expectations unknown")
+        return Manifest()
 
 
 def read_requests(run_dir: Path, problems: list[str]) -> pd.DataFrame:
@@ -147,33 +127,29 @@ def conform(table: pa.Table, worker: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=READ_SCHEMA)
 
 
-def variants_of(manifest: dict, requests: pd.DataFrame, problems: list[str]) -> list[VariantInfo]:
+def variants_of(manifest: Manifest, requests: pd.DataFrame, problems: list[str]) -> list[VariantInfo]:
     """Variants in the manifest's order, then any found only in the records."""
-    declared = manifest.get("variants") or {}
-    order = list(manifest.get("variant_order") or declared)
+    declared = manifest.variants
+    order = list(manifest.variant_order or declared)
     order += [name for name in declared if name not in order]
     seen = [str(v) for v in pd.unique(requests[col.VARIANT].astype(str))] if len(requests) else []
     extra = [name for name in sorted(seen) if name not in order]
     if extra and declared:
         problems.append(f"records name variants {extra} that the manifest does not; reported without expectation")
-    return [variant_info(name, declared.get(name) or {}) for name in order + extra]
+    return [variant_info(name, declared.get(name) or VariantEntry()) for name in order + extra]
 
 
-def variant_info(name: str, raw: dict) -> VariantInfo:
-    duration = raw.get("duration_s")
-    return VariantInfo(name=name, expect=raw.get("expect"), profile=raw.get("profile"),
-                       flags={str(k): str(v) for k, v in (raw.get("flags") or {}).items()},
-                       t0=raw.get("t0"), duration_s=float(duration) if duration is not None else None,
-                       status=str(raw.get("status", "unknown")),
-                       stopped=raw.get("stopped") if isinstance(raw.get("stopped"), dict) else None,
-                       error=str(raw["error"]) if raw.get("error") else None)
+def variant_info(name: str, entry: VariantEntry) -> VariantInfo:
+    return VariantInfo(name=name, expect=entry.expect, profile=entry.profile, flags=dict(entry.flags), t0=entry.t0,
+                       duration_s=entry.duration_s, status=entry.status, stopped=entry.stopped,
+                       error=entry.error or None)
 
 
-def read_fault_events(run_dir: Path, manifest: dict, variants: list[VariantInfo],
+def read_fault_events(run_dir: Path, manifest: Manifest, variants: list[VariantInfo],
                       problems: list[str]) -> list[FaultEvent]:
     path = run_dir / FAULTS
     if not path.exists():
-        if manifest.get("faults"):
+        if manifest.faults:
             problems.append(f"{path}: missing; fault windows taken from the scenario's planned timeline")
             return planned_events(manifest, variants)
         return []
@@ -181,39 +157,40 @@ def read_fault_events(run_dir: Path, manifest: dict, variants: list[VariantInfo]
     events = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if line.strip():
-            event = parse_fault_line(line, t0)
-            if event is None:
-                problems.append(f"{path}:{number}: not a fault action (truncated line?); skipped")
-            else:
-                events.append(event)
+            try:
+                events.append(fault_event(line, t0, f"{path}:{number}"))
+            except RecordsError as exc:
+                problems.append(f"{exc}; skipped")
     return events
 
 
-def parse_fault_line(line: str, t0: dict[str, float | None]) -> FaultEvent | None:
+def fault_event(line: str, t0: dict[str, float | None], where: str) -> FaultEvent:
+    """One line of faults.jsonl; RecordsError naming WHERE when it is not a fault action (a truncated line)."""
     try:
         raw = json.loads(line)
-        variant = str(raw["variant"])
-        t = raw.get("t")
-        if t is None:  # older writers gave only epoch seconds: rebase on the variant's start
-            t = float(raw["ts"]) - float(t0[variant])  # type: ignore[arg-type]  # None: TypeError, line skipped
-        return FaultEvent(t=float(t), variant=variant, fault=int(raw["fault"]), label=str(raw.get("label") or ""),
-                          action=str(raw["action"]), rollback=bool(raw.get("rollback")),
-                          type=str(raw.get("type") or ""), proxy=str(raw.get("proxy") or ""))
-    except (ValueError, KeyError, TypeError):
-        return None
+    except ValueError:
+        raise RecordsError(f"{where}: not a fault action (truncated line?)") from None
+    row = validated(FaultAction, raw, where)
+    t = row.t
+    if t is None:  # older writers gave only epoch seconds: rebase on the variant's start
+        start = t0.get(row.variant)
+        if start is None:
+            raise RecordsError(f"{where}: no t, and the manifest has no start (t0) for variant {row.variant!r}")
+        t = row.ts - start
+    return FaultEvent(t=t, variant=row.variant, fault=row.fault, label=row.label, action=row.action,
+                      rollback=row.rollback, type=row.type, proxy=row.proxy)
 
 
-def planned_events(manifest: dict, variants: list[VariantInfo]) -> list[FaultEvent]:
+def planned_events(manifest: Manifest, variants: list[VariantInfo]) -> list[FaultEvent]:
     """The fault timeline the scenario asked for, when the record of what was applied is lost."""
     events = []
     for v in variants:
-        for i, fault in enumerate(manifest.get("faults") or []):
-            start = float(fault.get("at_s", 0.0))
-            label, index = str(fault.get("label", f"fault {i}")), int(fault.get("index", i))
-            events.append(FaultEvent(start, v.name, index, label, "apply", type=str(fault.get("type", ""))))
-            if fault.get("duration_s") is not None:
-                end = start + float(fault["duration_s"])
-                events.append(FaultEvent(end, v.name, index, label, "remove", type=str(fault.get("type", ""))))
+        for fault in manifest.faults:
+            label = fault.label or f"fault {fault.index}"
+            events.append(FaultEvent(fault.at_s, v.name, fault.index, label, APPLY, type=fault.type))
+            if fault.duration_s is not None:
+                end = fault.at_s + fault.duration_s
+                events.append(FaultEvent(end, v.name, fault.index, label, REMOVE, type=fault.type))
     return events
 
 

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, xlogy
 
+from harness.records import Verdict
+
 METHOD = "beta-binomial mixture confidence sequence (Robbins 1970; Howard et al. 2021)"
 PRIOR_FLOWS = 100.0   # prior weight in flows: tightest for rates near the target after ~10^2-10^4 flows
-PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
-_STATES = {1: PASS, -1: FAIL, 0: UNDECIDED}
+PASS, FAIL, INCONCLUSIVE = Verdict.PASS.value, Verdict.FAIL.value, Verdict.INCONCLUSIVE.value
+_STATES = {1: PASS, -1: FAIL, 0: INCONCLUSIVE}
 _BISECTIONS = 60      # halves [0, 1] to well under 1e-15
 
 
@@ -37,7 +39,7 @@ _BISECTIONS = 60      # halves [0, 1] to well under 1e-15
 class Decision:
     """A sequential verdict: pass when the confidence sequence is at or above the target, fail when below."""
 
-    state: str          # "pass" | "fail" | "undecided"
+    state: str          # "pass" | "fail" | "inconclusive"
     low: float          # confidence sequence at n: [low, high]
     high: float
     successes: int
@@ -46,7 +48,7 @@ class Decision:
 
     @property
     def decided(self) -> bool:
-        return self.state != UNDECIDED
+        return self.state != INCONCLUSIVE
 
 
 def prior(target: float, prior_flows: float = PRIOR_FLOWS) -> tuple[float, float]:
@@ -67,7 +69,7 @@ def log_mixture_ratio(successes, n, rate, target: float, prior_flows: float = PR
 
 def sequential_signs(successes, n, target: float, confidence: float,
                      prior_flows: float = PRIOR_FLOWS) -> np.ndarray:
-    """+1 pass, -1 fail, 0 undecided per element (int8, so thousands of simulated runs stay small).
+    """+1 pass, -1 fail, 0 inconclusive per element (int8, so thousands of simulated runs stay small).
 
     The exact test of the target: it is outside the confidence sequence when M_n(target) >= 1/alpha, and
     then convexity puts every rate beyond it outside too, so the side of the observed rate is the verdict.

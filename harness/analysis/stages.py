@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from harness.analysis.phases import Phase
+from harness.records.files import Manifest
 
 
 def stage_name(index: int, stage: dict) -> str:
     return str(stage.get("name") or f"stage {index + 1}")
 
 
-def stage_phases(manifest: dict, end_s: float) -> list[Phase]:
+def stage_phases(manifest: Manifest, end_s: float) -> list[Phase]:
     """One phase per stage, in order, cut at the variant's end; none without stages."""
-    stages = (manifest.get("load") or {}).get("stages") or []
+    stages = manifest.load.stages
     key = "arrival_rate" if stages and stages[0].get("arrival_rate") is not None else "users"
     unit = "flows/s" if key == "arrival_rate" else "users"
-    before = (manifest.get("load") or {}).get("arrival_rate", 0) if key == "arrival_rate" else 0
+    before = (manifest.load.arrival_rate or 0) if key == "arrival_rate" else 0
     phases, start = [], 0.0
     for index, stage in enumerate(stages):
         end = start + float(stage["duration"])

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 from harness.analysis.columns import SUCCESS
+from harness.records import Verdict
 
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    NOT_JUDGED = "not judged"     # a planned fault could not be applied: the flows say nothing about it
+__all__ = ["Verdict"]  # re-exported: analysis code has long imported it from here
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ def rates_by(flows: pd.DataFrame, by: str | list[str], confidence: float = 0.95)
 
 
 def verdict(estimate: RateEstimate, minimum: float) -> Verdict:
-    """Pass when the whole interval is at or above the target, fail when it is below, else undecided."""
+    """Pass when the whole interval is at or above the target, fail when it is below, else inconclusive."""
     if estimate.ci_low >= minimum:
         return Verdict.PASS
     if estimate.ci_high < minimum:

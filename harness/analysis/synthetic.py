@@ -5,7 +5,6 @@ Built from column arrays (numpy) so a million records take well under a second t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.analysis import columns as col
-from harness.records import FAULTS, KIND_FLOW, KIND_REQUEST, MANIFEST, REQUEST_SCHEMA, REQUESTS_DIR
+from harness.records import APPLY, FAULTS, KIND_FLOW, KIND_REQUEST, MANIFEST, REMOVE, REQUEST_SCHEMA, REQUESTS_DIR
+from harness.records.files import FaultAction, Manifest, fault_line, validated, write_run_file
 
 T0 = 1_763_800_000.0
 _DEFAULTS: dict[str, Any] = {
@@ -63,6 +63,7 @@ def write_requests(run_dir: Path, table: pa.Table, name: str = "local.parquet") 
 def write_manifest(run_dir: Path, variants: dict[str, dict], faults: list[dict] | None = None,
                    target: dict | None = None, scenario: str = "mobile-latency") -> Path:
     manifest = {
+        "schema_version": Manifest.VERSION,
         "harness_version": "0.1.0",
         "scenario": {"name": scenario, "file": f"scenarios/{scenario}.toml", "description": "synthetic run"},
         "target": target or {"metric": "login", "minimum": 0.99, "confidence": 0.95},
@@ -74,13 +75,13 @@ def write_manifest(run_dir: Path, variants: dict[str, dict], faults: list[dict] 
     }
     path = Path(run_dir) / MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2))
+    write_run_file(path, validated(Manifest, manifest, "synthetic manifest"))
     return path
 
 
 def write_fault_events(run_dir: Path, events: list[dict]) -> Path:
     path = Path(run_dir) / FAULTS
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    path.write_text("".join(fault_line(validated(FaultAction, e, "synthetic fault action")) for e in events))
     return path
 
 
@@ -141,9 +142,9 @@ def write_synthetic_run(run_dir: Path, variants: list[SyntheticVariant], records
             chunk = {k: a[idx] for k, a in rows.items()} | {col.WORKER: np.repeat(worker, len(idx))}
             write_requests(run_dir, request_table(**chunk), f"{v.name}-{worker}.parquet")
         for i, f in enumerate(faults):
-            events.append(fault_event(v.name, i, "apply", f.at_s, f.label))
+            events.append(fault_event(v.name, i, APPLY, f.at_s, f.label))
             if f.duration_s is not None:
-                events.append(fault_event(v.name, i, "remove", f.at_s + f.duration_s, f.label))
+                events.append(fault_event(v.name, i, REMOVE, f.at_s + f.duration_s, f.label))
     manifest_faults = [{"index": i, "label": f.label, "proxy": "redis", "at_s": f.at_s, "duration_s": f.duration_s,
                         "type": f.type, "stream": "upstream", "toxicity": 1.0,
                         "attributes": {"latency": 150, "jitter": 100}} for i, f in enumerate(faults)]

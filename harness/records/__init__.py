@@ -1,67 +1,90 @@
-"""The record formats every part agrees on: request rows, fault actions, run-folder layout.
+"""The record formats every part agrees on: column names, error kinds, verdict words, the run-folder layout.
 
-Writers (load/, faults.py) and readers (analysis/, report/) import these names, so a
-column is spelled in one place.
+Writers (load/, the experiment) and readers (analysis/, report/) import these names, so each is spelled in
+one place. The run folder's JSON files have typed models in harness.records.files (docs/file-formats.md).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 import pyarrow as pa
 
-# One row per HTTP request and per flow, in requests/*.parquet.
+# Columns of requests/*.parquet, one row per HTTP request and per flow.
+T: Final = "t"
+TS: Final = "ts"
+VARIANT: Final = "variant"
+USER_CLASS: Final = "user_class"
+KIND: Final = "kind"
+NAME: Final = "name"
+SUCCESS: Final = "success"
+LATENCY_MS: Final = "latency_ms"
+STATUS: Final = "status"
+ERROR_KIND: Final = "error_kind"
+ERROR: Final = "error"
+WORKER: Final = "worker"
+SERVICE_MS: Final = "service_ms"
+SESSION: Final = "session"
+
 REQUEST_SCHEMA: Final = pa.schema([
-    ("t", pa.float64()),            # seconds since the variant's load started
-    ("ts", pa.float64()),           # epoch seconds when the request/flow started
-    ("variant", pa.string()),       # variant name from the scenario ("buggy", "fixed", ...)
-    ("user_class", pa.string()),    # Locust user class ("MobileUser", "WebUser", ...)
-    ("kind", pa.string()),          # "request" or "flow"
-    ("name", pa.string()),          # "/login", "/me" for requests; "login", "refresh" ... for flows
-    ("success", pa.bool_()),
-    ("latency_ms", pa.float64()),   # request: response time; flow: start to end (open model: from its intended start)
-    ("status", pa.int32()),         # HTTP status of the (last) response; 0 when none came back
-    ("error_kind", pa.string()),    # "" on success, else one of ERROR_KINDS
-    ("error", pa.string()),         # short error text, "" on success
-    ("worker", pa.string()),        # Locust process that recorded it ("local", "worker-1", ...)
+    (T, pa.float64()),              # seconds since the variant's load started
+    (TS, pa.float64()),             # epoch seconds when the request/flow started
+    (VARIANT, pa.string()),         # variant name from the scenario ("buggy", "fixed", ...)
+    (USER_CLASS, pa.string()),      # Locust user class ("MobileUser", "WebUser", ...)
+    (KIND, pa.string()),            # "request" or "flow"
+    (NAME, pa.string()),            # "/login", "/me" for requests; "login", "refresh" ... for flows
+    (SUCCESS, pa.bool_()),
+    (LATENCY_MS, pa.float64()),     # request: response time; flow: start to end (open model: from its intended start)
+    (STATUS, pa.int32()),           # HTTP status of the (last) response; 0 when none came back
+    (ERROR_KIND, pa.string()),      # "" on success, else one of ERROR_KINDS
+    (ERROR, pa.string()),           # short error text, "" on success
+    (WORKER, pa.string()),          # Locust process that recorded it ("local", "worker-1", ...)
     # Added with the open model (docs/load-models.md); files without it read as null. Service time: from the
     # moment the flow actually started to its end. Equals latency_ms for closed-loop rows and requests; under
     # arrival_rate, latency_ms counts from the intended start (ts) and includes any wait for a free slot;
     # null for an arrival that never started (error_kind not_started).
-    ("service_ms", pa.float64()),
-    ("session", pa.string()),       # flow: a digest of the session it created or used, "" when none
+    (SERVICE_MS, pa.float64()),
+    (SESSION, pa.string()),         # flow: a digest of the session it created or used, "" when none
 ])
 REQUEST_COLUMNS: Final = tuple(REQUEST_SCHEMA.names)
 
 KIND_REQUEST: Final = "request"
 KIND_FLOW: Final = "flow"
 
-ERROR_KINDS: Final = (
-    "session_not_found",   # 401 {"error": "session_not_found"}
-    "invalid_token",       # 401 {"error": "invalid_token"} (rotated/revoked/tampered)
-    "timeout",             # client timeout, or the service said a Redis call timed out
-    "unavailable",         # 503 (Redis down, clear_errors on)
-    "connection_error",    # could not connect / connection reset
-    "server_error",        # other 5xx
-    "client_error",        # other 4xx
-    "other",
-    "not_started",         # open model: the arrival waited longer than arrival_timeout for a free slot
-)
 
-# faults.jsonl: one JSON object per line, in the order they happened.
-FAULT_FIELDS: Final = (
-    "ts",          # epoch seconds
-    "t",           # seconds since the variant's load started
-    "variant",
-    "fault",       # index of the fault in the scenario's [[faults]] list
-    "label",       # human label, e.g. "redis latency 150±100 ms"
-    "proxy",       # proxy name in the fault proxy ("redis", "edge")
-    "action",      # "apply" or "remove"
-    "toxic",       # toxic name, or null for a down fault
-    "type",        # toxic type ("latency", ...) or "down"
-    "attributes",  # the toxic's attributes (and stream, toxicity), {} for down
-    "rollback",    # true when the removal was the run's clean-up, not the timeline
-)
+class Verdict(StrEnum):
+    """What a variant, a latency objective or a confidence sequence showed against its target."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"   # the interval straddles the target: more samples needed
+    NOT_JUDGED = "not judged"       # a planned fault could not be applied: the flows say nothing about it
+
+
+# What a variant declares it is expected to show (`expect` in the scenario and the manifest).
+EXPECTATIONS: Final = (Verdict.PASS.value, Verdict.FAIL.value)
+
+
+class ErrorKind(StrEnum):
+    """error_kind: the closed vocabulary the recorder fills in for a failed request or flow."""
+
+    SESSION_NOT_FOUND = "session_not_found"   # 401 {"error": "session_not_found"}
+    INVALID_TOKEN = "invalid_token"           # 401 {"error": "invalid_token"} (rotated/revoked/tampered)
+    TIMEOUT = "timeout"                       # client timeout, or the service said a Redis call timed out
+    UNAVAILABLE = "unavailable"               # 503 (Redis down, clear_errors on)
+    CONNECTION_ERROR = "connection_error"     # could not connect / connection reset
+    SERVER_ERROR = "server_error"             # other 5xx
+    CLIENT_ERROR = "client_error"             # other 4xx
+    OTHER = "other"
+    NOT_STARTED = "not_started"   # open model: the arrival waited longer than arrival_timeout for a free slot
+
+
+ERROR_KINDS: Final = tuple(kind.value for kind in ErrorKind)
+
+# faults.jsonl: what a row's `action` says (the row itself: harness.records.files.FaultAction).
+APPLY: Final = "apply"
+REMOVE: Final = "remove"
 
 # The run folder: reports/<scenario>-<UTC timestamp>/
 MANIFEST: Final = "manifest.json"
@@ -76,6 +99,8 @@ SUMMARY_MD: Final = "summary.md"
 JUNIT: Final = "junit.xml"
 REPORT_HTML: Final = "report.html"
 CHARTS_DIR: Final = "charts"
+SWEEP_JSON: Final = "sweep.json"        # in a sweep folder, beside its levels' run folders
+ABLATION_JSON: Final = "ablation.json"  # in the run folder of `harness run --ablate`
 
 # manifest.json target.latency: a list of objectives, each with some of these keys (ms), and optionally
 # "flow" or "request" (the name judged) and "phase" (one of OBJECTIVE_PHASES, or "stage:<name>").

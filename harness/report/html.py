@@ -9,6 +9,7 @@ from html import escape
 from typing import cast
 
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
+from harness.records.files import dump
 from harness.report import fmt, text
 from harness.report.charts import Chart
 from harness.report.colours import VERDICT_COLOURS, variant_colours
@@ -46,10 +47,10 @@ pre{background:#fff;border:1px solid #d0d7de;padding:10px;overflow:auto;font-siz
 
 def render_html(analysis: RunAnalysis, charts: list[Chart]) -> str:
     colours = variant_colours([v.name for v in analysis.variants])
-    scenario = analysis.records.manifest.get("scenario") or {}
+    scenario = analysis.records.manifest.scenario
     body = "".join([
         f"<h1>{escape(text.scenario_name(analysis))} · auth-chaos-harness report</h1>",
-        f"<p class=sub>{escape(scenario.get('description') or '')} "
+        f"<p class=sub>{escape(scenario.description or '')} "
         f"<span class=muted>Run folder: {escape(str(analysis.records.run_dir))}</span></p>",
         banner(analysis), cards(analysis, colours), problems(analysis),
         "<h2>Charts</h2>", *(figure(c) for c in charts),
@@ -207,13 +208,12 @@ def fault_table(analysis: RunAnalysis) -> str:
 
 def manifest_section(analysis: RunAnalysis) -> str:
     m = analysis.records.manifest
-    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
-    facts = [("scenario file", (m.get("scenario") or {}).get("file")), ("seed", m.get("seed")),
-             ("command", " ".join(map(str, m.get("command") or []))),
-             ("fault proxy", (m.get("fault_proxy") or {}).get("kind")), ("started", m.get("started_at")),
-             ("ended", m.get("ended_at")), ("status", m.get("status")), ("versions", versions)]
+    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
+    facts = [("scenario file", m.scenario.file), ("seed", m.seed), ("command", " ".join(m.command)),
+             ("fault proxy", m.fault_proxy.kind), ("started", m.started_at), ("ended", m.ended_at),
+             ("status", m.status), ("versions", versions)]
     facts += [(f"variant {v.name}", f"profile {v.info.profile}, flags {v.info.flags}" if v.info.profile
                else "your own service (its command or url and env: manifest.json)") for v in analysis.variants]
     rows = [[escape(k), escape("–" if v in (None, "") else str(v))] for k, v in facts]
-    raw = escape(json.dumps(m, indent=2))
+    raw = escape(json.dumps(dump(m), indent=2))
     return table(None, rows) + f"<details><summary>manifest.json</summary><pre>{raw}</pre></details>"

@@ -1,4 +1,4 @@
-"""summary.json: the analysis as stable, documented keys (schema_version 1; see the README)."""
+"""summary.json: the analysis as the Summary model (harness.records.files; docs/file-formats.md)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pandas as pd
 from harness import __version__
 from harness.analysis.run_analysis import PairResult, PhaseResult, RunAnalysis, VariantResult
 from harness.analysis.stats import RateEstimate
-
-SCHEMA_VERSION = 1
+from harness.records.files import Summary, dump, validated
 
 
 def clean(value):
@@ -87,7 +86,7 @@ def stopped_dict(v: VariantResult) -> dict | None:
     final = v.sequential
     if v.info.stopped is None or final is None:
         return None
-    return {**v.info.stopped, "final": {"state": final.state, "low": final.low, "high": final.high,
+    return {**v.info.stopped.model_dump(), "final": {"state": final.state, "low": final.low, "high": final.high,
                                         "flows": final.n, "successes": final.successes, "method": final.method}}
 
 
@@ -101,14 +100,20 @@ def pair_dict(pair: PairResult) -> dict:
 
 
 def summary_dict(analysis: RunAnalysis) -> dict:
+    """summary.json's content, validated by its model on the way out (a key typed wrong fails here, not in a
+    reader)."""
+    return dump(summary_of(analysis))
+
+
+def summary_of(analysis: RunAnalysis) -> Summary:
     manifest, target = analysis.records.manifest, analysis.target
-    return clean({
-        "schema_version": SCHEMA_VERSION,
+    return validated(Summary, clean({
+        "schema_version": Summary.VERSION,
         "harness_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "scenario": manifest.get("scenario") or {},
-        "run_status": manifest.get("status"),
-        "seed": manifest.get("seed"),
+        "scenario": manifest.scenario.model_dump(),
+        "run_status": manifest.status,
+        "seed": manifest.seed,
         "target": {"metric": target.metric, "minimum": target.minimum, "confidence": target.confidence},
         "all_shown": analysis.all_shown,
         "exit_code": analysis.exit_code,
@@ -117,4 +122,4 @@ def summary_dict(analysis: RunAnalysis) -> dict:
         "variants": {v.name: variant_dict(v) for v in analysis.variants},
         "comparisons": [pair_dict(p) for p in analysis.pairs],
         "replicates": {r.base: r.to_dict() for r in analysis.replicates},
-    })
+    }), "summary.json (as written)")

@@ -8,7 +8,7 @@ from harness.report import fmt
 
 
 def scenario_name(analysis: RunAnalysis) -> str:
-    return (analysis.records.manifest.get("scenario") or {}).get("name") or analysis.records.run_dir.name
+    return analysis.records.manifest.scenario.name or analysis.records.run_dir.name
 
 
 def headline(analysis: RunAnalysis) -> str:
@@ -74,11 +74,11 @@ def stop_sentence(v: VariantResult) -> str | None:
     stopped, final = v.info.stopped, v.sequential
     if stopped is None or final is None:
         return None
-    reason, limit = stopped.get("reason") or "", fmt.seconds(stopped.get("max_duration_s"))
+    reason, limit = stopped.reason, fmt.seconds(stopped.max_duration_s)
     if reason.startswith("decided"):
-        how = f"stopped early at {fmt.seconds(stopped.get('at_s'))} of {limit} ({reason})"
+        how = f"stopped early at {fmt.seconds(stopped.at_s)} of {limit} ({reason})"
     else:
-        how = f"ran to its maximum duration ({limit}) undecided"
+        how = f"ran to its maximum duration ({limit}) without an early decision"
     return (f"{v.name}: {how}; verdict: {final.state} "
             f"[{fmt.pct(final.low)}, {fmt.pct(final.high)}] over {final.n:,} flows "
             "(early fails by confidence sequences over 5 s blocks and over flows, which must agree; "

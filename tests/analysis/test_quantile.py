@@ -12,6 +12,7 @@ from harness.analysis.objectives import Objective, combined, in_phase, judge, ob
 from harness.analysis.phases import FaultWindow
 from harness.analysis.quantile import order_statistic_ranks, quantile_interval, samples_needed
 from harness.analysis.stats import Verdict
+from harness.records.files import Manifest
 
 
 @pytest.mark.parametrize(("n", "q"), [(400, 0.99), (2000, 0.99), (100, 0.5), (1500, 0.95)])
@@ -77,8 +78,8 @@ def test_an_objective_over_the_no_fault_phase_ignores_the_fault_window() -> None
 
 
 def test_objectives_come_from_the_manifest_and_every_one_must_pass() -> None:
-    manifest = {"target": {"latency": [{"p99_ms": 50, "p50_ms": 10}, {"request": "/protected", "p95_ms": 20,
-                                                                        "phase": "no_fault"}]}}
+    manifest = Manifest.model_validate({"target": {"latency": [
+        {"p99_ms": 50, "p50_ms": 10}, {"request": "/protected", "p95_ms": 20, "phase": "no_fault"}]}})
     objectives = objectives_of(manifest, "protected")
     assert [(o.q, o.limit_ms, o.kind, o.name, o.phase) for o in objectives] == [
         (0.5, 10.0, "flow", "protected", "all"), (0.99, 50.0, "flow", "protected", "all"),

@@ -126,17 +126,17 @@ def test_bounds_sit_where_the_martingale_reaches_one_over_alpha():
         for bound in (d.low, d.high):
             if 0 < bound < 1:
                 assert float(log_mixture_ratio(s, n, bound, TARGET)) == pytest.approx(np.log(1 / ALPHA), abs=1e-6)
-        assert d.state == ("pass" if d.low >= TARGET else "fail" if d.high < TARGET else "undecided")
+        assert d.state == ("pass" if d.low >= TARGET else "fail" if d.high < TARGET else "inconclusive")
         assert d.low <= s / n <= d.high
 
 
 def test_decide_hand_figures():
     """1000 of 1000 passes, 990 of 1000 (the target itself) cannot decide, 450 of 500 fails, nothing is [0, 1]."""
     assert decide(1000, 1000, TARGET, CONFIDENCE).state == "pass"
-    assert decide(990, 1000, TARGET, CONFIDENCE).state == "undecided"
+    assert decide(990, 1000, TARGET, CONFIDENCE).state == "inconclusive"
     assert decide(450, 500, TARGET, CONFIDENCE).state == "fail"
     empty = decide(0, 0, TARGET, CONFIDENCE)
-    assert (empty.state, empty.low, empty.high) == ("undecided", 0.0, 1.0)
+    assert (empty.state, empty.low, empty.high) == ("inconclusive", 0.0, 1.0)
 
 
 def test_sequence_is_wider_than_wilson_at_the_same_counts():

@@ -37,7 +37,7 @@ def test_after_early_stopping_the_sequence_decides_on_every_recorded_flow(tmp_pa
     assert (fixed["verdict"], fixed["verdict_method"], code) == ("inconclusive", "sequential", 1)
     assert {k: fixed["stopped"][k] for k in STOPPED} == STOPPED
     final = fixed["stopped"]["final"]
-    assert (final["state"], final["flows"], final["successes"]) == ("undecided", 2000, 1990)
+    assert (final["state"], final["flows"], final["successes"]) == ("inconclusive", 2000, 1990)
 
 
 def test_summary_md_and_report_html_say_when_and_why_the_load_stopped(tmp_path):
@@ -45,7 +45,7 @@ def test_summary_md_and_report_html_say_when_and_why_the_load_stopped(tmp_path):
     run_dir = tmp_path / "run"
     stopped_run(run_dir, {**STOPPED, "max_duration_s": 120.0})
     markdown = (run_dir / "summary.md").read_text()
-    expected = ("fixed: stopped early at 42 s of 120 s (decided: pass); verdict: undecided "
+    expected = ("fixed: stopped early at 42 s of 120 s (decided: pass); verdict: inconclusive "
                 "[")
     assert expected in markdown
     assert "over 2,000 flows" in markdown
@@ -62,5 +62,5 @@ def test_without_early_stopping_the_outputs_say_nothing_about_stopping(tmp_path)
 def test_a_variant_that_reached_its_maximum_undecided_is_said_to_have_run_its_full_duration(tmp_path):
     run_dir = tmp_path / "run"
     stopped_run(run_dir, {**STOPPED, "at_s": 120.0, "reason": "max duration", "max_duration_s": 120.0})
-    assert ("fixed: ran to its maximum duration (120 s) undecided; verdict: "
+    assert ("fixed: ran to its maximum duration (120 s) without an early decision; verdict: "
             in (run_dir / "summary.md").read_text())
