@@ -281,17 +281,17 @@ def load_result(records_dir: Path, flow: str, confidence: float) -> LoadResult:
     import pyarrow.parquet as pq
 
     from harness.analysis.stats import rate_from_counts
+    from harness.records import ERROR_KIND, KIND, KIND_FLOW, LATENCY_MS, NAME, SUCCESS
 
     parts = sorted(records_dir.glob("*.parquet"))
     if not parts:
         raise StackError(f"the load wrote no records to {records_dir}")
-    table = pq.ParquetDataset([str(p) for p in parts]).read(columns=["kind", "name", "success", "latency_ms",
-                                                                     "error_kind"])
-    flows = table.filter(pc.and_(pc.equal(table["kind"], "flow"), pc.equal(table["name"], flow)))
-    successes = int(pc.sum(flows["success"]).as_py() or 0)
+    table = pq.ParquetDataset([str(p) for p in parts]).read(columns=[KIND, NAME, SUCCESS, LATENCY_MS, ERROR_KIND])
+    flows = table.filter(pc.and_(pc.equal(table[KIND], KIND_FLOW), pc.equal(table[NAME], flow)))
+    successes = int(pc.sum(flows[SUCCESS]).as_py() or 0)
     estimate = rate_from_counts(successes, flows.num_rows, confidence)
-    failed = flows.filter(pc.invert(flows["success"]))["error_kind"].to_pylist()
-    p50 = pc.approximate_median(flows["latency_ms"]).as_py() if flows.num_rows else None
+    failed = flows.filter(pc.invert(flows[SUCCESS]))[ERROR_KIND].to_pylist()
+    p50 = pc.approximate_median(flows[LATENCY_MS]).as_py() if flows.num_rows else None
     return LoadResult(flows=flows.num_rows, successes=successes, rate=estimate.rate, ci_low=estimate.ci_low,
                       ci_high=estimate.ci_high, confidence=confidence, latency_p50_ms=p50,
                       error_kinds={kind: failed.count(kind) for kind in sorted(set(failed))}, records_dir=records_dir)

@@ -16,8 +16,10 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.records import Verdict
+
 SEPARATOR = "@"
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+PASS, FAIL, INCONCLUSIVE = Verdict.PASS.value, Verdict.FAIL.value, Verdict.INCONCLUSIVE.value
 
 
 def replicate_name(base: str, number: int) -> str:

@@ -21,9 +21,9 @@ from harness.analysis.sessions_lost import FailoverOutcome, failover_outcome
 from harness.analysis.stages import stage_phases
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
-from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED
+from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED, ErrorKind
 
-UNLABELLED_FAILURE = "other"  # a failed row whose recorder left error_kind empty
+UNLABELLED_FAILURE = ErrorKind.OTHER.value  # a failed row whose recorder left error_kind empty
 SEQUENTIAL_VERDICTS = {v.value: v for v in (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)}
 TOP_ERRORS = 3
 

@@ -17,12 +17,11 @@ import pandas as pd
 
 from harness.analysis import columns as col
 from harness.analysis.run_folder import FaultEvent
-from harness.records import KIND_FLOW, KIND_REQUEST
+from harness.records import KIND_FLOW, KIND_REQUEST, SESSION, ErrorKind
 
-SESSION = "session"
 LOGIN_REQUEST = "/login"
 SESSION_FLOW = "session"
-LOST_KIND = "session_not_found"
+LOST_KIND = ErrorKind.SESSION_NOT_FOUND.value
 FAILOVER = "failover"
 SETTLE_S = 3.0
 EXAMPLES = 5

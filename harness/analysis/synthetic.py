@@ -14,7 +14,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.analysis import columns as col
-from harness.records import APPLY, FAULTS, KIND_FLOW, KIND_REQUEST, MANIFEST, REMOVE, REQUEST_SCHEMA, REQUESTS_DIR
+from harness.records import (
+    APPLY,
+    FAULTS,
+    KIND_FLOW,
+    KIND_REQUEST,
+    MANIFEST,
+    REMOVE,
+    REQUEST_SCHEMA,
+    REQUESTS_DIR,
+    Verdict,
+)
 from harness.records.files import FaultAction, Manifest, fault_line, validated, write_run_file
 
 T0 = 1_763_800_000.0
@@ -155,6 +165,6 @@ def write_synthetic_run(run_dir: Path, variants: list[SyntheticVariant], records
 
 def demo_variants() -> list[SyntheticVariant]:
     """The mobile-latency incident in miniature: buggy loses about 15% of logins under latency, fixed passes."""
-    return [SyntheticVariant("buggy", "fail", success=0.995, fault_success=0.85),
-            SyntheticVariant("fixed", "pass", success=0.9995, fault_success=0.998,
+    return [SyntheticVariant("buggy", Verdict.FAIL, success=0.995, fault_success=0.85),
+            SyntheticVariant("fixed", Verdict.PASS, success=0.9995, fault_success=0.998,
                              flags={"await_session_write": "true"})]

@@ -28,6 +28,7 @@ from locust.runners import MasterRunner
 
 from harness.load.open_model import level_at
 from harness.load.recorder import FLOW_REQUEST_TYPE
+from harness.records import ERROR_KIND, SERVICE_MS, STATUS, USER_CLASS, ErrorKind
 
 if TYPE_CHECKING:  # for annotations only
     from gevent import Greenlet
@@ -94,7 +95,7 @@ class ArrivalSchedule:
             response_time=waited_s * 1000.0, response_length=0,
             exception=ArrivalNotStarted(f"not_started: no free slot within {self.settings.get('timeout_s')} s "
                                         f"(cap {self.settings.get('max_in_flight')} flows in progress)"),
-            context={"user_class": "", "status": 0, "error_kind": "not_started", "service_ms": math.nan},
+            context={USER_CLASS: "", STATUS: 0, ERROR_KIND: ErrorKind.NOT_STARTED.value, SERVICE_MS: math.nan},
             start_time=intended)
 
     def drain(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.records import ErrorKind
+
 # The service's error codes (body {"error": code}) that name a kind of their own.
 _SERVICE_CODES = {
-    "session_not_found": "session_not_found",
-    "invalid_token": "invalid_token",
-    "token_validation_timeout": "timeout",
-    "unavailable": "unavailable",
+    "session_not_found": ErrorKind.SESSION_NOT_FOUND,
+    "invalid_token": ErrorKind.INVALID_TOKEN,
+    "token_validation_timeout": ErrorKind.TIMEOUT,
+    "unavailable": ErrorKind.UNAVAILABLE,
 }
 
 
@@ -29,19 +31,19 @@ def body_error_code(text: str | None) -> str | None:
 def classify(status: int, code: str | None = None, exception: BaseException | str | None = None) -> str:
     """error_kind for one failed request: by the service's error code, then status, then exception."""
     if code in _SERVICE_CODES:
-        return _SERVICE_CODES[code]
+        return _SERVICE_CODES[code].value
     if status == 0:
         text = f"{type(exception).__name__} {exception}".lower() if exception is not None else ""
-        return "timeout" if "timeout" in text or "timed out" in text else "connection_error"
+        return (ErrorKind.TIMEOUT if "timeout" in text or "timed out" in text else ErrorKind.CONNECTION_ERROR).value
     if status in (503,):
-        return "unavailable"
+        return ErrorKind.UNAVAILABLE.value
     if status in (408, 504):
-        return "timeout"
+        return ErrorKind.TIMEOUT.value
     if status >= 500:
-        return "server_error"
+        return ErrorKind.SERVER_ERROR.value
     if status >= 400:
-        return "client_error"
-    return "other"
+        return ErrorKind.CLIENT_ERROR.value
+    return ErrorKind.OTHER.value
 
 
 def response_error(response: Any) -> tuple[int, str | None, str]:

@@ -27,6 +27,7 @@ from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE
 from harness.load.users import FlowFailed, load_config
+from harness.records import ERROR_KIND, SERVICE_MS, STATUS, USER_CLASS
 from harness.scenario.flows import (
     SETUP_FLOW,
     TEMPLATE_NAME,
@@ -117,7 +118,7 @@ class FlowRun:
                 return response
             kind, short = self.rules.kind(response)
             # The client merged its own copy of the context; the request row is built from this one.
-            response.request_meta["context"]["error_kind"] = kind
+            response.request_meta["context"][ERROR_KIND] = kind
             message = f"{method} {row_name} -> {self.status} {short}".strip()
             response.failure(message)
         raise StepFailed(kind, message)
@@ -159,8 +160,8 @@ def record_flow(run: FlowRun) -> None:
     run.user.environment.events.request.fire(
         request_type=FLOW_REQUEST_TYPE, name=run.name, response_time=latency_ms, response_length=0,
         exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
-        context={"user_class": user_class, "status": run.status, "service_ms": service_ms,
-                 "error_kind": "" if failure is None else failure[0]},
+        context={USER_CLASS: user_class, STATUS: run.status, SERVICE_MS: service_ms,
+                 ERROR_KIND: "" if failure is None else failure[0]},
         start_time=start_time,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness import records as rec
 from harness.files import atomic_path, write_json_atomic
 from harness.load.classify import classify, response_error
 from harness.records import KIND_FLOW, KIND_REQUEST, REQUEST_COLUMNS, REQUEST_SCHEMA
@@ -51,7 +52,7 @@ class Recorder:
         if request_type == FLOW_REQUEST_TYPE:
             kind = KIND_FLOW
             status = int(ctx.get("status", 0))
-            error_kind = "" if exception is None else str(ctx.get("error_kind") or "other")
+            error_kind = "" if exception is None else str(ctx.get(rec.ERROR_KIND) or rec.ErrorKind.OTHER.value)
             error = "" if exception is None else str(exception)[:200]
         else:
             kind = KIND_REQUEST
@@ -60,31 +61,31 @@ class Recorder:
                 error_kind, error = "", ""
             else:
                 # A flow step classified by the scenario's error-kind rules says so in its context.
-                error_kind = str(ctx.get("error_kind") or classify(status, code, exception))
+                error_kind = str(ctx.get(rec.ERROR_KIND) or classify(status, code, exception))
                 error = text or str(exception)[:200]
         self.append(ts=ts, user_class=str(ctx.get("user_class", "")), kind=kind, name=name,
                     success=exception is None, latency_ms=float(response_time), status=status,
-                    error_kind=error_kind, error=error, service_ms=float(ctx.get("service_ms", response_time)),
-                    session=str(ctx.get("session", "")))
+                    error_kind=error_kind, error=error, service_ms=float(ctx.get(rec.SERVICE_MS, response_time)),
+                    session=str(ctx.get(rec.SESSION, "")))
 
     def append(self, *, ts: float, user_class: str, kind: str, name: str, success: bool, latency_ms: float,
                status: int, error_kind: str, error: str, service_ms: float | None = None, session: str = "") -> None:
         cols = self._columns
-        cols["t"].append(ts - self.t0)
-        cols["ts"].append(ts)
-        cols["variant"].append(self.variant)
-        cols["user_class"].append(user_class)
-        cols["kind"].append(kind)
-        cols["name"].append(name)
-        cols["success"].append(success)
-        cols["latency_ms"].append(latency_ms)
-        cols["status"].append(status)
-        cols["error_kind"].append(error_kind)
-        cols["error"].append(error)
-        cols["worker"].append(self.worker)
-        cols["service_ms"].append(latency_ms if service_ms is None else service_ms)
-        cols["session"].append(session)
-        if len(cols["ts"]) >= self.max_rows and self.out_dir is not None:
+        cols[rec.T].append(ts - self.t0)
+        cols[rec.TS].append(ts)
+        cols[rec.VARIANT].append(self.variant)
+        cols[rec.USER_CLASS].append(user_class)
+        cols[rec.KIND].append(kind)
+        cols[rec.NAME].append(name)
+        cols[rec.SUCCESS].append(success)
+        cols[rec.LATENCY_MS].append(latency_ms)
+        cols[rec.STATUS].append(status)
+        cols[rec.ERROR_KIND].append(error_kind)
+        cols[rec.ERROR].append(error)
+        cols[rec.WORKER].append(self.worker)
+        cols[rec.SERVICE_MS].append(latency_ms if service_ms is None else service_ms)
+        cols[rec.SESSION].append(session)
+        if len(cols[rec.TS]) >= self.max_rows and self.out_dir is not None:
             self.flush()
 
     def take(self) -> dict[str, list[Any]]:
@@ -94,19 +95,19 @@ class Recorder:
 
     def extend(self, columns: dict[str, list[Any]]) -> None:
         """Rows a worker sent: kept as they are, but `t` counted from this (the master's) start."""
-        count = len(columns.get("ts", ()))
+        count = len(columns.get(rec.TS, ()))
         if count == 0:
             return
         for name in REQUEST_COLUMNS:
             # A worker of an older harness sends no `session` column: those rows name no session.
-            values = [ts - self.t0 for ts in columns["ts"]] if name == "t" else columns.get(name, [""] * count)
+            values = [ts - self.t0 for ts in columns[rec.TS]] if name == rec.T else columns.get(name, [""] * count)
             self._columns[name].extend(values)
-        if len(self._columns["ts"]) >= self.max_rows:
+        if len(self._columns[rec.TS]) >= self.max_rows:
             self.flush()
 
     def flush(self) -> None:
         """Write buffered rows as one complete Parquet part (a reader never sees half of one)."""
-        count = len(self._columns["ts"])
+        count = len(self._columns[rec.TS])
         if count == 0 or self.out_dir is None:
             return
         table = pa.Table.from_pydict(self._columns, schema=REQUEST_SCHEMA)

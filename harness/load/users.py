@@ -25,6 +25,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE, Recorder, flush_quietly, write_started
+from harness.records import ERROR_KIND, SERVICE_MS, SESSION, STATUS
 
 FLUSH_INTERVAL_S = 1.0
 _user_numbers = itertools.count()
@@ -192,9 +193,9 @@ class AuthUser(FastHttpUser):
         self.environment.events.request.fire(
             request_type=FLOW_REQUEST_TYPE, name=name, response_time=latency_ms, response_length=0,
             exception=None if failure is None else FlowFailed(f"{failure[0]}: {failure[1]}"),
-            context={**self.context(), "status": status, "service_ms": service_ms,
-                     "error_kind": "" if failure is None else failure[0],
-                     "session": session.reference() if session is not None else ""},
+            context={**self.context(), STATUS: status, SERVICE_MS: service_ms,
+                     ERROR_KIND: "" if failure is None else failure[0],
+                     SESSION: session.reference() if session is not None else ""},
             start_time=start_time,
         )
 

@@ -9,11 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.run_analysis import RunAnalysis
+from harness.records import Verdict
 from harness.report import fmt, text
 from harness.report.failover import failover_sentences
 from harness.report.objectives import objective_lines
 
-VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow", "not judged": "bold red"}
+VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCONCLUSIVE: "bold yellow",
+                 Verdict.NOT_JUDGED: "bold red"}
 LOG_WIDTH = 130  # CI logs are not terminals: rich would assume 80 columns and wrap every cell
 
 

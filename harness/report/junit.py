@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from harness.analysis.objectives import ObjectiveResult
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
+from harness.records import Verdict
 from harness.report import text
 from harness.report.objectives import objective_sentence
 
@@ -30,7 +31,7 @@ def objective_case(suite: ET.Element, v: VariantResult, result: ObjectiveResult,
     case = ET.SubElement(suite, "testcase", classname=classname, name=f"{v.name} {result.objective.label}",
                          time=f"{v.end_s:.3f}")
     detail = objective_sentence(v, result)
-    if v.info.expect == "pass" and result.verdict.value != "pass":
+    if v.info.expect == Verdict.PASS and result.verdict is not Verdict.PASS:
         ET.SubElement(case, "failure", type="ObjectiveNotMet", message=detail)
     ET.SubElement(case, "system-out").text = detail
 

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from harness.records import Verdict
 from harness.report.charts import png
 from harness.report.colours import variant_colours
 
@@ -124,7 +125,7 @@ def _plot_series(ax: Axes, series: list[dict[str, Any]], x: str, variant: str, c
 
 
 def _decided(row: dict[str, Any]) -> bool:
-    return row["verdict"] in ("pass", "fail")
+    return row["verdict"] in (Verdict.PASS, Verdict.FAIL)
 
 
 def ablation_chart(ablation: dict[str, Any]) -> bytes:

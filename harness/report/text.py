@@ -62,7 +62,7 @@ def variant_sentence(v: VariantResult, minimum: float) -> str:
         return f"{v.name}: NOT JUDGED – {v.info.error or 'a planned fault could not be applied'}"
     if not v.rate.n:
         return f"{v.name}: {v.verdict.value.upper()} – no flows recorded"
-    relation = "≥" if v.verdict.value == "pass" else "<" if v.verdict.value == "fail" else "straddles"
+    relation = "≥" if v.verdict is Verdict.PASS else "<" if v.verdict is Verdict.FAIL else "straddles"
     expected = f", expected {v.info.expect}" if v.info.expect else ""
     burst = burst_sentence(v)
     return (f"{v.name}: {v.verdict.value.upper()} – {fmt.rate_ci(v.rate)} {relation} {minimum:.2%}"
