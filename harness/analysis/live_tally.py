@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import records as rec
+
 
 @dataclass
 class LiveTally:
@@ -29,16 +31,16 @@ class LiveTally:
             if path.name in self._seen:
                 continue
             try:
-                table = pq.read_table(path, columns=["t", "variant", "kind", "name", "success"])
+                table = pq.read_table(path, columns=[rec.T, rec.VARIANT, rec.KIND, rec.NAME, rec.SUCCESS])
             except (OSError, ValueError):
                 continue  # parts appear by atomic rename, so this is a damaged file; the report names it
             self._seen.add(path.name)
-            mask = pc.and_(pc.and_(pc.equal(table["variant"], self.variant), pc.equal(table["kind"], "flow")),
-                           pc.equal(table["name"], self.metric))
+            mask = pc.and_(pc.and_(pc.equal(table[rec.VARIANT], self.variant),
+                                   pc.equal(table[rec.KIND], rec.KIND_FLOW)), pc.equal(table[rec.NAME], self.metric))
             flows = table.filter(mask)
             self.flows += flows.num_rows
-            self.successes += int(pc.sum(flows["success"]).as_py() or 0)
-            self._count_seconds(flows["t"].to_numpy(), flows["success"].to_numpy(zero_copy_only=False))
+            self.successes += int(pc.sum(flows[rec.SUCCESS]).as_py() or 0)
+            self._count_seconds(flows[rec.T].to_numpy(), flows[rec.SUCCESS].to_numpy(zero_copy_only=False))
 
     def _count_seconds(self, t: Any, success: Any) -> None:
         """Per-second counts for the block confidence sequence (issue 14: bursts need time, not just totals)."""

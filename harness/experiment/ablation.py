@@ -7,7 +7,6 @@ judged); the effects are read back from that run's summary.json.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,13 @@ from rich.console import Console
 
 from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
-from harness.files import write_atomic, write_json_atomic
+from harness.files import write_atomic
+from harness.records import ABLATION_JSON, SUMMARY
+from harness.records.files import Ablation, RateBlock, Summary, read_run_file, validated, write_run_file
 from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
 from harness.scenario.service import ServiceOverride
 
-ABLATION_JSON = "ablation.json"
 REPLICATED_ONLY = ("sentinel_discovery", "wait_for_replica")
 ABLATION_MD = "ablation.md"
 
@@ -103,17 +103,17 @@ def with_ablation(scenario: Scenario, only: list[str] | None = None) -> Scenario
     return scenario.model_copy(update={"variants": steps})
 
 
-def _estimate(summary: dict[str, Any], name: str) -> Any:
-    flow = summary["variants"].get(name, {}).get("target_flow") or {}
-    return rate_from_counts(int(flow.get("successes") or 0), int(flow.get("flows") or 0),
-                            summary["target"]["confidence"])
+def _estimate(summary: Summary, name: str) -> Any:
+    variant = summary.variants.get(name)
+    flow = variant.target_flow if variant is not None else RateBlock()
+    return rate_from_counts(flow.successes, flow.flows, summary.target.confidence)
 
 
-def ablation_effects(summary: dict[str, Any]) -> dict[str, Any]:
+def ablation_effects(summary: Summary) -> dict[str, Any]:
     """Each step's change in the target success rate against its base, with a Newcombe interval."""
-    confidence = summary["target"]["confidence"]
+    confidence = summary.target.confidence
     effects = []
-    for name in summary["variant_order"]:
+    for name in summary.variant_order:
         step = step_of(name)
         if step is None:
             continue
@@ -126,7 +126,8 @@ def ablation_effects(summary: dict[str, Any]) -> dict[str, Any]:
             "ci_low": None if comparison.diff_ci_high is None else -comparison.diff_ci_high,
             "ci_high": None if comparison.diff_ci_low is None else -comparison.diff_ci_low,
             "p_value": comparison.p_value, "significant": comparison.significant})
-    return {"metric": summary["target"]["metric"], "confidence": confidence, "effects": effects}
+    return {"schema_version": Ablation.VERSION, "metric": summary.target.metric, "confidence": confidence,
+            "effects": effects}
 
 
 def _pp(value: float | None) -> str:
@@ -153,12 +154,12 @@ def ablation_markdown(ablation: dict[str, Any]) -> str:
 def write_ablation(run_dir: Path, console: Console) -> None:
     from harness.report.sweep_charts import ablation_chart
 
-    summary_path = run_dir / "summary.json"
+    summary_path = run_dir / SUMMARY
     if not summary_path.exists():
-        console.print(f"ablation: no summary.json in {run_dir}; effects not computed")
+        console.print(f"ablation: no {SUMMARY} in {run_dir}; effects not computed")
         return
-    ablation = ablation_effects(json.loads(summary_path.read_text()))
-    write_json_atomic(run_dir / ABLATION_JSON, ablation)
+    ablation = ablation_effects(read_run_file(Summary, summary_path))
+    write_run_file(run_dir / ABLATION_JSON, validated(Ablation, ablation, f"{run_dir / ABLATION_JSON} (as built)"))
     write_atomic(run_dir / ABLATION_MD, ablation_markdown(ablation))
     write_atomic(run_dir / "charts" / "ablation.png", ablation_chart(ablation))
     console.print(console_table(f"ablation: effect on {ablation['metric']} flow success", COLUMNS,

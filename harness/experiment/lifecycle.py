@@ -21,11 +21,12 @@ from rich.console import Console
 from harness.analysis.live_tally import LiveTally
 from harness.errors import BadInput, FaultNotApplied, HarnessError, StackError
 from harness.experiment.live import LiveProgress
-from harness.experiment.manifest import Manifest, build_manifest, new_run_dir, proxy_kind, utc_iso
+from harness.experiment.manifest import ManifestFile, build_manifest, new_run_dir, proxy_kind, utc_iso
 from harness.experiment.options import RunOptions, apply_overrides, check_service_targets, ensure_loopback
 from harness.load.capacity import check_descriptors
 from harness.load.open_model import locust_open_model, stages_json
-from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, REQUESTS_DIR, STATUS_NOT_JUDGED
+from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, REQUESTS_DIR, STATUS_NOT_JUDGED, Verdict
+from harness.records.files import ProcessEntry, RunStatus, StopBlock, WatchdogEntry
 from harness.scenario import Scenario, Variant, flag_text, load_scenario, locustfile_path, one_line
 
 if TYPE_CHECKING:  # imported where they are used, so `harness run --help` does not load them
@@ -126,30 +127,31 @@ class Experiment:
         report_code = self._report(run_dir)
         return exit_code or report_code
 
-    def _say_platform_gaps(self, manifest: Manifest) -> None:
+    def _say_platform_gaps(self, manifest: ManifestFile) -> None:
         """Once, at start: what this platform cannot guarantee that Linux does (README, Platforms)."""
         from harness.stack.procs import platform_gaps
 
         for gap in platform_gaps():
-            manifest.data["warnings"].append(gap)
+            manifest.data.warnings.append(gap)
             self.console.print(f"[yellow]note[/]: {gap}")
 
-    def _start_watchdog(self, run_dir: Path, manifest: Manifest) -> Any:
+    def _start_watchdog(self, run_dir: Path, manifest: ManifestFile) -> Any:
         """An external fault proxy outlives this process: if it dies without rolling back, a watchdog does."""
         if proxy_kind(self.options.fault_proxy) != "url":
             return None  # our own fault proxy dies with us (PDEATHSIG), and its faults with it
         from harness.experiment.watchdog import start_watchdog
 
         watchdog = start_watchdog(self.options.fault_proxy, run_dir)
-        manifest.data["watchdog"] = {"pid": watchdog.pid}
+        manifest.data.watchdog = WatchdogEntry(pid=watchdog.pid)
         manifest.save()
         return watchdog
 
-    def _run_variants(self, scenario: Scenario, locustfile: Path, run_dir: Path, manifest: Manifest) -> int:
-        status, exit_code = "completed", 0
+    def _run_variants(self, scenario: Scenario, locustfile: Path, run_dir: Path, manifest: ManifestFile) -> int:
+        status: RunStatus = "completed"
+        exit_code = 0
         try:
             for name, variant in scenario.variants.items():
-                if manifest.data.get("rollback_failed"):
+                if manifest.data.rollback_failed:
                     break  # faults may still be in place on that fault proxy: no later variant can be trusted
                 try:
                     VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
@@ -158,7 +160,7 @@ class Experiment:
                 except FaultNotApplied as exc:
                     # That variant is stopped and not judged; the others still run (exit 1 at the end).
                     exit_code = exc.exit_code
-                    manifest.data["warnings"].append(str(exc))
+                    manifest.data.warnings.append(str(exc))
                     self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         except KeyboardInterrupt:
             status, exit_code = "interrupted", 130
@@ -166,13 +168,13 @@ class Experiment:
             status, exit_code = "interrupted", exc.exit_code
         except HarnessError as exc:
             status, exit_code = "failed", exc.exit_code
-            manifest.data["error"] = str(exc)
+            manifest.data.error = str(exc)
             self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         finally:
-            if manifest.data.get("rollback_failed") and status != "interrupted":
+            if manifest.data.rollback_failed and status != "interrupted":
                 status, exit_code = "failed", StackError.exit_code
-                manifest.data.setdefault("error", manifest.data["rollback_failed"][0])
-            manifest.data.update(status=status, ended_at=utc_iso())
+                manifest.data.error = manifest.data.error or manifest.data.rollback_failed[0]
+            manifest.data.status, manifest.data.ended_at = status, utc_iso()
             manifest.save()
         if status == "interrupted":
             self.console.print(f"[yellow]interrupted[/]: faults rolled back, processes stopped; "
@@ -199,7 +201,7 @@ class VariantRun:
     scenario: Scenario
     locustfile: Path
     run_dir: Path
-    manifest: Manifest
+    manifest: ManifestFile
     options: RunOptions
     console: Console
     stack: Stack | None = None
@@ -208,27 +210,27 @@ class VariantRun:
 
     def execute(self) -> None:
         entry = self.manifest.variant(self.name)
-        entry["status"] = "starting"
+        entry.status = "starting"
         self.manifest.save()
         try:
             self._start_stack()
             t0 = self._start_load()
-            entry.update(t0=t0, started_at=utc_iso(t0), status="running", processes=self._processes())
+            entry.t0, entry.started_at, entry.status, entry.processes = t0, utc_iso(t0), "running", self._processes()
             self.manifest.save()
             self._start_faults(t0)
             self._watch(t0)
-            entry["status"] = "completed"
+            entry.status = "completed"
         except BaseException as exc:
-            entry["status"] = "failed" if isinstance(exc, HarnessError) else "interrupted"
+            entry.status = "failed" if isinstance(exc, HarnessError) else "interrupted"
             if isinstance(exc, FaultNotApplied):
-                entry.update(status=STATUS_NOT_JUDGED, error=str(exc))
+                entry.status, entry.error = STATUS_NOT_JUDGED, str(exc)
             if isinstance(exc, KeyboardInterrupt | RunStopped):
                 self.console.print("[yellow]stopping[/]: rolling back faults and stopping processes "
                                    "(Ctrl-C again to stop at once)")
             raise
         finally:
             self._teardown()
-            entry["ended_at"] = utc_iso()
+            entry.ended_at = utc_iso()
             self.manifest.save()
 
     @property
@@ -252,10 +254,10 @@ class VariantRun:
         assert client is not None  # Stack.start() connects it
         return client
 
-    def _processes(self) -> list[dict[str, Any]]:
+    def _processes(self) -> list[ProcessEntry]:
         """Every process this variant started, by name and PID (for tests, `harness down` and people)."""
         procs = [*(self.stack.processes() if self.stack else []), *(self.locust.processes if self.locust else [])]
-        return [{"name": p.name, "pid": p.pid} for p in procs]
+        return [ProcessEntry(name=p.name, pid=p.pid) for p in procs]
 
     def _start_stack(self) -> None:
         from harness.experiment.watchdog import FAULT_PROXY_STATE
@@ -274,8 +276,10 @@ class VariantRun:
                          sentinel=sentinel_settings(scenario))
         self.stack = Stack(spec)
         self.stack.start()
-        self.manifest.data["fault_proxy"]["url"] = self.stack.fault_proxy_url
-        self.manifest.variant(self.name)["service"]["url"] = self.stack.service_url
+        self.manifest.data.fault_proxy.url = self.stack.fault_proxy_url
+        service = self.manifest.variant(self.name).service
+        if service is not None:
+            service.url = self.stack.service_url
         if scenario.uses_edge():
             from harness.experiment.timeline import apply_network_profile
 
@@ -326,7 +330,7 @@ class VariantRun:
                 time.sleep(0.5)
             tally.update()
             progress.show(time.time() - t0, tally)  # less than the duration when --until-decided stopped it early
-        if self.options.until_decided and "stopped" not in self.manifest.variant(self.name):
+        if self.options.until_decided and self.manifest.variant(self.name).stopped is None:
             self._record_stop(duration, "max duration", self._decide(tally))
         for error in self.timeline.errors if self.timeline else []:
             self._warn(f"{self.name}: fault timeline: {error}")
@@ -341,10 +345,10 @@ class VariantRun:
         if not self.options.until_decided or elapsed < self.options.min_duration_s:
             return False
         decision = self._decide(tally)
-        if decision.state != "fail":  # under bursts only a fail is safe to stop on; a pass waits for the end
+        if decision.state != Verdict.FAIL:  # under bursts only a fail is safe to stop on; a pass waits for the end
             return False
         self._record_stop(elapsed, f"decided: {decision.state}", decision)
-        self.manifest.variant(self.name)["duration_s"] = round(elapsed, 3)  # the analysis' time axis ends here
+        self.manifest.variant(self.name).duration_s = round(elapsed, 3)  # the analysis' time axis ends here
         self.manifest.save()
         if self.timeline is not None:
             self.timeline.stop()  # the remaining fault steps are skipped; teardown rolls back what is in place
@@ -360,16 +364,16 @@ class VariantRun:
 
     def _record_stop(self, at_s: float, reason: str, decision: BlockDecision) -> None:
         """Manifest `stopped`: when and why, on the live counts; `harness report` re-decides on every flow."""
-        self.manifest.variant(self.name)["stopped"] = {
-            "at_s": round(at_s, 3), "reason": reason, "method": decision.method, "low": decision.low,
-            "high": decision.high, "flows": decision.n, "successes": decision.successes,
-            "min_duration_s": self.options.min_duration_s, "max_duration_s": self.scenario.load.duration}
+        self.manifest.variant(self.name).stopped = StopBlock(
+            at_s=round(at_s, 3), reason=reason, method=decision.method, low=decision.low, high=decision.high,
+            flows=decision.n, successes=decision.successes, min_duration_s=self.options.min_duration_s,
+            max_duration_s=self.scenario.load.duration)
         self.manifest.save()
         self.console.print(f"{self.name}: {reason} at {at_s:.0f} s on {decision.n:,} flows, "
                            f"confidence sequence [{decision.low:.4f}, {decision.high:.4f}]")
 
     def _warn(self, message: str) -> None:
-        self.manifest.data["warnings"].append(message)
+        self.manifest.data.warnings.append(message)
         self.console.print(f"[yellow]warning[/]: {message}")
 
     def _teardown(self) -> None:
@@ -407,6 +411,6 @@ class VariantRun:
             return
         line = one_line(f"{self.name}: could not roll back at {url}: {failures[0]}; {len(failures)} "
                         f"action(s) left undone; {reset_hint(url)}")
-        self.manifest.data.setdefault("rollback_failed", []).append(line)
-        self.manifest.data["warnings"].append(line)
+        self.manifest.data.rollback_failed.append(line)
+        self.manifest.data.warnings.append(line)
         self.console.print(f"harness: {line}", style="red", markup=False, highlight=False, soft_wrap=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 from harness import __version__
 from harness.experiment.options import RunOptions
-from harness.files import write_json_atomic
 from harness.load.open_model import open_model_entry
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
+from harness.records.files import Manifest, VariantEntry, validated, write_run_file
 from harness.scenario import Scenario, Variant
 
 TRACKED_PACKAGES = ("locust", "toxiproxy-python", "redis", "pandas", "matplotlib", "pyarrow", "fastapi",
@@ -48,22 +48,24 @@ def new_run_dir(out: Path, scenario_name: str) -> Path:
 
 
 @dataclass
-class Manifest:
-    """manifest.json, rewritten atomically whenever something changes, so a killed run keeps it."""
+class ManifestFile:
+    """manifest.json (the Manifest model), rewritten atomically whenever something changes, so a killed run
+    keeps it."""
 
     path: Path
-    data: dict[str, Any]
+    data: Manifest
 
     def save(self) -> None:
-        write_json_atomic(self.path, self.data)
+        write_run_file(self.path, self.data)
 
-    def variant(self, name: str) -> dict[str, Any]:
-        return self.data["variants"][name]
+    def variant(self, name: str) -> VariantEntry:
+        return self.data.variants[name]
 
 
-def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Manifest:
+def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> ManifestFile:
     target = scenario.target
     data = {
+        "schema_version": Manifest.VERSION,
         "harness_version": __version__,
         "scenario": {"name": scenario.name, "file": str(options.scenario_path),
                      "description": scenario.scenario.description,
@@ -87,7 +89,7 @@ def build_manifest(run_dir: Path, scenario: Scenario, options: RunOptions) -> Ma
         "warnings": [],
         "versions": versions(),
     }
-    manifest = Manifest(run_dir / MANIFEST, data)
+    manifest = ManifestFile(run_dir / MANIFEST, validated(Manifest, data, f"{run_dir / MANIFEST} (as built)"))
     manifest.save()
     return manifest
 

@@ -7,7 +7,6 @@ dose-response chart are built from their summary.json files.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +17,12 @@ from rich.console import Console
 from harness.errors import BadInput
 from harness.experiment.lifecycle import Experiment
 from harness.experiment.options import RunOptions, apply_overrides
-from harness.files import write_atomic, write_json_atomic
+from harness.files import write_atomic
+from harness.records import SUMMARY, SWEEP_JSON, Verdict
+from harness.records.files import Summary, Sweep, VariantSummary, read_run_file, validated, write_run_file
 from harness.report.fmt import console_table, markdown_table, pct
 from harness.scenario import Fault, Scenario, load_scenario
 
-SWEEP_JSON = "sweep.json"
 SWEEP_MD = "sweep.md"
 DOSE_RESPONSE_PNG = "dose_response.png"
 LOAD_RESPONSE_PNG = "load_response.png"   # only when the sweep varied users or arrival rate
@@ -139,19 +139,18 @@ def _level_options(base: RunOptions, path: Path, scenario: Scenario, level: Leve
 
 def level_rows(run_dir: Path, level: Level) -> list[dict[str, Any]]:
     """One row per variant of a level's run, from its summary.json."""
-    summary_path = run_dir / "summary.json"
+    summary_path = run_dir / SUMMARY
     if not summary_path.exists():
         return []
-    summary = json.loads(summary_path.read_text())
+    summary = read_run_file(Summary, summary_path)
     rows = []
-    for name in summary.get("variant_order", []):
-        variant = summary["variants"][name]
-        flow = variant.get("target_flow", {})
+    for name in summary.variant_order:
+        variant = summary.variants.get(name) or VariantSummary()
+        flow = variant.target_flow
         rows.append({"variant": name, "latency_ms": level.latency_ms, "jitter_ms": level.jitter_ms,
-                     "users": level.users, "arrival_rate": level.rate, "flows": flow.get("flows"),
-                     "success_rate": flow.get("success_rate"),
-                     "ci_low": flow.get("ci_low"), "ci_high": flow.get("ci_high"), "verdict": variant.get("verdict"),
-                     "main_error": next(iter(variant.get("failures_by_kind") or {}), None),
+                     "users": level.users, "arrival_rate": level.rate, "flows": flow.flows,
+                     "success_rate": flow.success_rate, "ci_low": flow.ci_low, "ci_high": flow.ci_high,
+                     "verdict": variant.verdict, "main_error": next(iter(variant.failures_by_kind), None),
                      "run": run_dir.name})
     return rows
 
@@ -160,7 +159,7 @@ def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per variant (and users level): where it breaks, where it still passes, and where the data cannot tell.
 
     The breaking point is the lowest level whose verdict is *fail*: its interval lies wholly below the target.
-    A level whose interval straddles the target is *undecided*, not broken: calling a break there would be a
+    A level whose interval straddles the target is *inconclusive*, not broken: calling a break there would be a
     claim the data does not make (a buggy variant at 99.6% on 500 flows is neither shown to pass nor to fail).
     `passes_up_to_ms` is the highest level below the break at which the variant passed.
     """
@@ -170,20 +169,20 @@ def breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if row.get("arrival_rate") is not None:
             key = f"{row['variant']} @ {row['arrival_rate']} flows/s"
         entry = points.setdefault(key, {"variant": row["variant"], "users": row["users"], "breaks_at_ms": None,
-                                        "passes_up_to_ms": None, "undecided_ms": []})
+                                        "passes_up_to_ms": None, "inconclusive_ms": []})
         if entry["breaks_at_ms"] is not None:
             continue
-        if row["verdict"] == "pass":
+        if row["verdict"] == Verdict.PASS:
             entry["passes_up_to_ms"] = row["latency_ms"]
-        elif row["verdict"] == "fail":
+        elif row["verdict"] == Verdict.FAIL:
             entry["breaks_at_ms"] = row["latency_ms"]
         else:
-            entry["undecided_ms"].append(row["latency_ms"])
+            entry["inconclusive_ms"].append(row["latency_ms"])
     return points
 
 
 def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"scenario": scenario.name, "parameter": "redis latency (ms)",
+    return {"schema_version": Sweep.VERSION, "scenario": scenario.name, "parameter": "redis latency (ms)",
             "target": scenario.target.model_dump(), "levels": rows, "breaking_points": breaking_points(rows),
             "load_breaking_points": load_breaking_points(rows)}
 
@@ -191,7 +190,7 @@ def sweep_summary(scenario: Scenario, rows: list[dict[str, Any]]) -> dict[str, A
 def write_sweep(sweep_dir: Path, summary: dict[str, Any]) -> None:
     from harness.report.sweep_charts import dose_response_chart, load_response_chart
 
-    write_json_atomic(sweep_dir / SWEEP_JSON, summary)
+    write_run_file(sweep_dir / SWEEP_JSON, validated(Sweep, summary, f"{sweep_dir / SWEEP_JSON} (as built)"))
     write_atomic(sweep_dir / SWEEP_MD, sweep_markdown(summary))
     write_atomic(sweep_dir / DOSE_RESPONSE_PNG, dose_response_chart(summary))
     axis = load_axis(summary["levels"])
@@ -210,16 +209,17 @@ def level_cells(row: dict[str, Any]) -> list[str]:
 
 
 def describe_break(point: dict[str, Any]) -> str:
-    breaks, passes, undecided = point["breaks_at_ms"], point["passes_up_to_ms"], point.get("undecided_ms") or []
+    breaks, passes = point["breaks_at_ms"], point["passes_up_to_ms"]
+    inconclusive = point.get("inconclusive_ms") or []
     if breaks is None:
-        text = "does not fail at any level" if undecided else "passes at every level"
-    elif passes is None and not undecided:
+        text = "does not fail at any level" if inconclusive else "passes at every level"
+    elif passes is None and not inconclusive:
         text = f"fails already at {breaks} ms"
     else:
         text = f"breaks at {breaks} ms" + (f" (passes up to {passes} ms)" if passes is not None else "")
-    if undecided:
-        levels = ", ".join(f"{level} ms" for level in undecided)
-        text += f"; undecided at {levels} (interval straddles the target: run longer or use --until-decided)"
+    if inconclusive:
+        levels = ", ".join(f"{level} ms" for level in inconclusive)
+        text += f"; inconclusive at {levels} (interval straddles the target: run longer or use --until-decided)"
     return text
 
 
@@ -274,15 +274,15 @@ def load_breaking_points(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     for row in sorted(rows, key=lambda r: r[axis]):
         key = f"{row['variant']} @ {row['latency_ms']} ms"
         entry = points.setdefault(key, {"variant": row["variant"], "latency_ms": row["latency_ms"], "axis": axis,
-                                        "breaks_at": None, "passes_up_to": None, "undecided": []})
+                                        "breaks_at": None, "passes_up_to": None, "inconclusive": []})
         if entry["breaks_at"] is not None:
             continue
-        if row["verdict"] == "pass":
+        if row["verdict"] == Verdict.PASS:
             entry["passes_up_to"] = row[axis]
-        elif row["verdict"] == "fail":
+        elif row["verdict"] == Verdict.FAIL:
             entry["breaks_at"] = row[axis]
         else:
-            entry["undecided"].append(row[axis])
+            entry["inconclusive"].append(row[axis])
     return points
 
 
@@ -290,12 +290,12 @@ def load_break_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     for key, point in (summary.get("load_breaking_points") or {}).items():
         unit = "users" if point["axis"] == "users" else "flows/s"
-        breaks, passes, undecided = point["breaks_at"], point["passes_up_to"], point["undecided"]
+        breaks, passes, inconclusive = point["breaks_at"], point["passes_up_to"], point["inconclusive"]
         if breaks is None:
-            text = "does not fail at any load" if undecided else "passes at every load"
+            text = "does not fail at any load" if inconclusive else "passes at every load"
         else:
             text = f"breaks at {breaks:,} {unit}" + (f" (passes up to {passes:,})" if passes is not None else "")
-        if undecided:
-            text += "; undecided at " + ", ".join(f"{level:,}" for level in undecided) + f" {unit}"
+        if inconclusive:
+            text += "; inconclusive at " + ", ".join(f"{level:,}" for level in inconclusive) + f" {unit}"
         lines.append(f"{key}: {text}")
     return lines

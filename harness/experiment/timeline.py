@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.errors import HarnessError
+from harness.records import APPLY, REMOVE
+from harness.records.files import FaultAction, fault_line
 from harness.scenario import Fault, NetworkProfile
 from harness.stack.fault_client import FaultProxyClient, FaultProxyError
 
@@ -41,8 +42,8 @@ class FaultJournal:
         # An empty journal says "nothing was applied"; only a missing one makes the report fall back on the plan.
         self.path.touch(exist_ok=True)
 
-    def write(self, **row: Any) -> None:
-        line = json.dumps(row, sort_keys=False) + "\n"
+    def write(self, action: FaultAction) -> None:
+        line = fault_line(action)
         with self._lock, open(self.path, "a") as out:
             out.write(line)
             out.flush()
@@ -53,7 +54,7 @@ class Step:
     """One action of the timeline: at `at_s` after t0, apply or remove fault `index`."""
 
     at_s: float
-    action: str  # "apply" | "remove"
+    action: str  # APPLY | REMOVE (harness.records)
     index: int
 
 
@@ -61,12 +62,12 @@ def timeline_steps(faults: list[Fault], end_s: float | None = None) -> list[Step
     """Applies and removals in time order; a removal sorts before an apply at the same instant."""
     steps = []
     for index, fault in enumerate(faults):
-        steps.append(Step(fault.at, "apply", index))
+        steps.append(Step(fault.at, APPLY, index))
         if fault.duration is not None:
             # Rounded so that "at 0.2 s for 0.4 s" ends at the same instant as a fault "at 0.6 s" starts.
-            steps.append(Step(round(fault.at + fault.duration, 6), "remove", index))
+            steps.append(Step(round(fault.at + fault.duration, 6), REMOVE, index))
     steps = [s for s in steps if end_s is None or s.at_s < end_s]
-    return sorted(steps, key=lambda s: (s.at_s, s.action != "remove", s.index))
+    return sorted(steps, key=lambda s: (s.at_s, s.action != REMOVE, s.index))
 
 
 def toxic_name(index: int, fault: Fault) -> str | None:
@@ -114,7 +115,7 @@ class FaultTimeline:
             try:
                 self._do(step.index, step.action, rollback=False)
             except HarnessError as exc:
-                if step.action == "apply":
+                if step.action == APPLY:
                     # Judging the variant without its fault would be a verdict on something that never
                     # happened: the timeline stops here and the variant is stopped, not judged.
                     fault = self.faults[step.index]
@@ -130,7 +131,7 @@ class FaultTimeline:
                 name = self._process_fault(index, fault, action)
                 if name is None:
                     return
-            elif action == "apply":
+            elif action == APPLY:
                 if fault.down:
                     self.client.set_enabled(fault.proxy, False)
                 else:
@@ -146,19 +147,19 @@ class FaultTimeline:
                     self.client.remove_toxic(fault.proxy, str(name))
                 del self.active[index]
             now = time.time()
-            self.journal.write(ts=now, t=now - self.t0, variant=self.variant, fault=index, label=fault.label,
-                               proxy=fault.proxy, action=action, toxic=name,
-                               type="down" if fault.down else fault.action or fault.type,
-                               attributes={} if fault.down or fault.action else {
-                                   **fault.attributes, "stream": fault.stream, "toxicity": fault.toxicity},
-                               rollback=rollback)
+            self.journal.write(FaultAction(
+                ts=now, t=now - self.t0, variant=self.variant, fault=index, label=fault.label, proxy=fault.proxy,
+                action=action, toxic=name, type="down" if fault.down else fault.action or fault.type,
+                attributes={} if fault.down or fault.action else {
+                    **fault.attributes, "stream": fault.stream, "toxicity": fault.toxicity},
+                rollback=rollback))
 
     def _process_fault(self, index: int, fault: Fault, action: str) -> str | None:
         """Apply or end a failover/pause; returns the node it acted on (journaled as the toxic), or None."""
         if self.processes is None:
             raise FaultProxyError(f"{fault.action}: this stack has no Sentinel topology ([redis] topology)")
         assert fault.action is not None
-        if action == "apply":
+        if action == APPLY:
             node = self.processes.apply(fault.action)
             self.active[index] = fault
             return node
@@ -181,7 +182,7 @@ class FaultTimeline:
         failed = []
         for index in sorted(self.active):
             try:
-                self._do(index, "remove", rollback=True)
+                self._do(index, REMOVE, rollback=True)
             except HarnessError as exc:
                 failed.append(str(exc))
         return failed

@@ -14,16 +14,17 @@ import select
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
+from harness.errors import RecordsError
 from harness.polling import poll_until
-from harness.records import FAULTS, LOGS_DIR, MANIFEST
+from harness.records import APPLY, FAULTS, LOGS_DIR, MANIFEST
+from harness.records.files import FaultAction, Manifest, read_run_file, validated
 from harness.stack.procs import ManagedProcess, pid_alive, python_module_command
 
 FAULT_PROXY_STATE = "fault-proxy.json"  # in the run folder: proxies the run created or replaced there
-FINAL_STATUSES = ("completed", "interrupted", "failed")
+FINAL_STATUSES = ("completed", "interrupted", "failed")   # every RunStatus but "running"
 POLL_INTERVAL_S = 0.2
 
 
@@ -35,9 +36,9 @@ def start_watchdog(fault_proxy_url: str, run_dir: Path) -> ManagedProcess:
 
 
 def run_finished(run_dir: Path) -> bool:
-    """The run wrote a final status: it rolled back its faults itself."""
-    with contextlib.suppress(OSError, ValueError):
-        return json.loads((run_dir / MANIFEST).read_text()).get("status") in FINAL_STATUSES
+    """The run wrote a final status: it rolled back its faults itself (a manifest it cannot read: not yet)."""
+    with contextlib.suppress(RecordsError):
+        return read_run_file(Manifest, run_dir / MANIFEST).status in FINAL_STATUSES
     return False
 
 
@@ -74,15 +75,16 @@ class OpenFault:
 
 
 def open_faults(journal: Path) -> list[OpenFault]:
-    last: dict[tuple[str, int], dict[str, Any]] = {}
+    last: dict[tuple[str, int], FaultAction] = {}
     with contextlib.suppress(OSError):
-        for line in journal.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                row = json.loads(line)
-                last[(row["variant"], row["fault"])] = row
+        for number, line in enumerate(journal.read_text().splitlines(), start=1):
+            # A line cut short by a kill, or one that does not validate, is not an action to undo.
+            with contextlib.suppress(ValueError, RecordsError):
+                row = validated(FaultAction, json.loads(line), f"{journal}:{number}")
+                last[(row.variant, row.fault)] = row
     # A process fault (failover, pause) needs no undoing: the Redis processes die with the run.
-    return [OpenFault(row["proxy"], None if row.get("type") == "down" else row["toxic"])
-            for row in last.values() if row["action"] == "apply" and row.get("type") not in ("failover", "pause")]
+    return [OpenFault(row.proxy, None if row.type == "down" else row.toxic)
+            for row in last.values() if row.action == APPLY and row.type not in ("failover", "pause")]
 
 
 def undo_run(fault_proxy_url: str, run_dir: Path) -> list[str]:

@@ -21,6 +21,7 @@ from harness.errors import ScenarioError
 from harness.faultproxy.errors import BAD_REQUEST_BODY, ApiError
 from harness.faultproxy.toxics import REGISTRY
 from harness.faultproxy.toxics.base import ATTRIBUTE_LIMIT, UNITS_PER_SECOND, AttributeSpec
+from harness.records.files import Expectation
 from harness.scenario.flows import (
     DECLARATIVE_USER,
     Credentials,
@@ -324,7 +325,7 @@ class Variant(Strict):
     profile: Literal["buggy", "fixed"] = "fixed"
     flags: dict[str, str | int | float | bool] = Field(default_factory=dict)
     client: dict[str, str | int | float | bool] = Field(default_factory=dict)  # client-side flags (Locust)
-    expect: Literal["pass", "fail"] | None = "pass"   # None: explored, not judged (ablation steps)
+    expect: Expectation | None = "pass"   # None: explored, not judged (ablation steps)
     description: str = ""
     service: ServiceOverride | None = None   # merged over [service] for this variant
 

@@ -59,7 +59,7 @@ def test_without_early_stopping_the_outputs_say_nothing_about_stopping(tmp_path)
     assert "stopped early" not in (run_dir / "report.html").read_text()
 
 
-def test_a_variant_that_reached_its_maximum_undecided_is_said_to_have_run_its_full_duration(tmp_path):
+def test_a_variant_that_reached_its_maximum_without_a_decision_is_said_to_have_run_its_full_duration(tmp_path):
     run_dir = tmp_path / "run"
     stopped_run(run_dir, {**STOPPED, "at_s": 120.0, "reason": "max duration", "max_duration_s": 120.0})
     assert ("fixed: ran to its maximum duration (120 s) without an early decision; verdict: "

@@ -142,7 +142,7 @@ def test_load_breaking_point_is_the_lowest_load_that_fails_at_each_latency() -> 
     points = load_breaking_points(rows)
     assert points["fixed @ 0 ms"]["breaks_at"] == 200 and points["fixed @ 0 ms"]["passes_up_to"] == 50
     assert load_break_lines({"load_breaking_points": points}) == [
-        "fixed @ 0 ms: breaks at 200 flows/s (passes up to 50); undecided at 100 flows/s"]
+        "fixed @ 0 ms: breaks at 200 flows/s (passes up to 50); inconclusive at 100 flows/s"]
     assert load_breaking_points([{**rows[0], "arrival_rate": None}]) == {}
 
 

@@ -19,6 +19,7 @@ from harness.experiment.sweep import (
     parse_levels,
     with_redis_latency,
 )
+from harness.records.files import Summary
 from harness.scenario import load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -66,7 +67,7 @@ def row(variant: str, latency: int, verdict: str, users: int | None = None) -> d
     return {"variant": variant, "latency_ms": latency, "users": users, "verdict": verdict}
 
 
-def test_breaking_point_is_the_lowest_level_that_fails_and_undecided_levels_are_not_breaks() -> None:
+def test_breaking_point_is_the_lowest_level_that_fails_and_inconclusive_levels_are_not_breaks() -> None:
     rows = [row("buggy", 0, "pass"), row("buggy", 50, "inconclusive"), row("buggy", 100, "fail"),
             row("buggy", 200, "pass"),
             row("fixed", 0, "pass"), row("fixed", 50, "pass"), row("fixed", 100, "pass"),
@@ -74,14 +75,14 @@ def test_breaking_point_is_the_lowest_level_that_fails_and_undecided_levels_are_
             row("near", 0, "inconclusive"), row("near", 100, "inconclusive")]
     points = breaking_points(rows)
     assert points["buggy"]["breaks_at_ms"] == 100 and points["buggy"]["passes_up_to_ms"] == 0
-    assert points["buggy"]["undecided_ms"] == [50]
+    assert points["buggy"]["inconclusive_ms"] == [50]
     assert describe_break(points["buggy"]) == (
-        "breaks at 100 ms (passes up to 0 ms); undecided at 50 ms "
+        "breaks at 100 ms (passes up to 0 ms); inconclusive at 50 ms "
         "(interval straddles the target: run longer or use --until-decided)")
     assert points["fixed"]["breaks_at_ms"] is None and describe_break(points["fixed"]) == "passes at every level"
     assert points["slow"]["breaks_at_ms"] == 0 and describe_break(points["slow"]) == "fails already at 0 ms"
-    assert points["near"]["breaks_at_ms"] is None and points["near"]["undecided_ms"] == [0, 100]
-    assert describe_break(points["near"]).startswith("does not fail at any level; undecided at 0 ms, 100 ms")
+    assert points["near"]["breaks_at_ms"] is None and points["near"]["inconclusive_ms"] == [0, 100]
+    assert describe_break(points["near"]).startswith("does not fail at any level; inconclusive at 0 ms, 100 ms")
     two_axes = breaking_points([row("fixed", 0, "pass", 10), row("fixed", 0, "fail", 80)])
     assert set(two_axes) == {"fixed @ 10 users", "fixed @ 80 users"}
 
@@ -113,7 +114,7 @@ def test_ablation_effect_is_the_success_rate_change_with_an_interval() -> None:
                "variant_order": ["buggy", "buggy+await_session_write", "fixed-await_session_write", "fixed"],
                "variants": {"buggy": flow(700, 1000), "buggy+await_session_write": flow(995, 1000),
                             "fixed-await_session_write": flow(720, 1000), "fixed": flow(1000, 1000)}}
-    effects = {e["variant"]: e for e in ablation_effects(summary)["effects"]}
+    effects = {e["variant"]: e for e in ablation_effects(Summary.model_validate(summary))["effects"]}
     on, off = effects["buggy+await_session_write"], effects["fixed-await_session_write"]
     assert on["effect"] == pytest.approx(0.295) and on["significant"]
     assert on["ci_low"] < 0.295 < on["ci_high"]
@@ -139,7 +140,7 @@ def test_sweep_runs_each_level_and_writes_the_dose_response(tmp_path: Path) -> N
     by_level = {r["latency_ms"]: r for r in summary["levels"]}
     assert by_level[150]["success_rate"] < 0.95  # the buggy service breaks under 150±100 ms
     # At 0 ms the buggy service loses a session now and then (the unawaited write can still lose the race), so
-    # level 0 may pass or be undecided on 8 s of load; either way the break is the level that clearly fails.
+    # level 0 may pass or be inconclusive on 8 s of load; either way the break is the level that clearly fails.
     assert by_level[0]["verdict"] in ("pass", "inconclusive")
     assert summary["breaking_points"]["buggy"]["breaks_at_ms"] == 150
     assert (sweep_dir / "dose_response.png").stat().st_size > 10_000
