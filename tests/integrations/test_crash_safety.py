@@ -85,7 +85,7 @@ def start_run(tmp_path: Path, fault_proxy: str) -> tuple[subprocess.Popen[bytes]
 def run_pids(run_dir: Path) -> list[int]:
     manifest = read_json(run_dir / "manifest.json")
     pids = [p["pid"] for v in manifest["variants"].values() for p in v.get("processes", [])]
-    return pids + ([manifest["watchdog"]["pid"]] if "watchdog" in manifest else [])
+    return pids + ([manifest["watchdog"]["pid"]] if manifest.get("watchdog") else [])
 
 
 def kill_run(run: subprocess.Popen[bytes]) -> None:
