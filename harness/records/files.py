@@ -9,13 +9,13 @@ reads as version 1; a version newer than the one below is refused in one line. A
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from harness.errors import RecordsError
+from harness.files import write_atomic
 from harness.records import (
     ABLATION_JSON,
     APPLY,
@@ -569,11 +569,8 @@ def dump(model: RunFile) -> dict[str, Any]:
 
 
 def write_run_file(path: Path, model: RunFile) -> None:
-    """Atomically (write, then rename), so a reader, or a run killed mid-write, never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(dump(model), indent=2) + "\n")
-    tmp.replace(path)
+    """Atomically, so a reader, or a run killed mid-write, never sees half a file."""
+    write_atomic(Path(path), json.dumps(dump(model), indent=2) + "\n")
 
 
 def fault_line(action: FaultAction) -> str:

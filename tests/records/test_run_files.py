@@ -128,7 +128,7 @@ def test_writing_and_reading_back_keep_every_key(tmp_path: Path) -> None:
     write_run_file(tmp_path / MANIFEST, manifest)
     again = read_run_file(Manifest, tmp_path / MANIFEST)
     assert again.variants["fixed"].flags == {"retry_backoff": "True"} and again.model_extra == {"future_key": 1}
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == [MANIFEST]
 
 
 def test_the_vocabulary_is_one_closed_list() -> None:
