@@ -14,8 +14,8 @@ from harness.report import fmt, text
 from harness.report.failover import failover_sentences
 from harness.report.objectives import objective_lines
 
-VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCONCLUSIVE: "bold yellow",
-                 Verdict.NOT_JUDGED: "bold red"}
+VERDICT_STYLE: dict[str, str] = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red",
+                                  Verdict.INCONCLUSIVE: "bold yellow", Verdict.NOT_JUDGED: "bold red"}
 LOG_WIDTH = 130  # CI logs are not terminals: rich would assume 80 columns and wrap every cell
 
 
