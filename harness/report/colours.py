@@ -11,8 +11,8 @@ KNOWN_VARIANTS = {"buggy": "#D55E00", "fixed": "#0072B2"}
 PALETTE = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#8C6D31", "#7F7F7F")
 ERROR_KIND_COLOURS = dict(zip(ERROR_KINDS, ("#E15759", "#F28E2B", "#EDC948", "#76B7B2", "#59A14F", "#B07AA1",
                                             "#FF9DA7", "#BAB0AC", "#4E79A7"), strict=True))
-VERDICT_COLOURS: dict[str, str] = {Verdict.PASS: "#1A7F37", Verdict.FAIL: "#CF222E", Verdict.INCONCLUSIVE: "#9A6700",
-                   Verdict.NOT_JUDGED: "#6E7781"}
+VERDICT_COLOURS: dict[str, str] = {Verdict.PASS: "#1A7F37", Verdict.FAIL: "#CF222E",
+                                    Verdict.INCONCLUSIVE: "#9A6700", Verdict.NOT_JUDGED: "#6E7781"}
 FAULT_SHADE = "#9E9E9E"
 STAGE_SHADE = "#4E79A7"   # load stages: a blue band under the grey of faults, so both read at once
 
