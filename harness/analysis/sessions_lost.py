@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness.analysis import columns as col
 from harness.analysis.run_folder import FaultEvent
-from harness.records import KIND_FLOW, KIND_REQUEST, SESSION, ErrorKind
+from harness.records import APPLY, KIND_FLOW, KIND_REQUEST, SESSION, ErrorKind
 
 LOGIN_REQUEST = "/login"
 SESSION_FLOW = "session"
@@ -86,7 +86,7 @@ def recovery_after(rows: pd.DataFrame, failover_t: float, metric: str, end_s: fl
 def failover_outcome(variant: str, rows: pd.DataFrame, events: list[FaultEvent], metric: str, end_s: float,
                      max_lost: int | None) -> FailoverOutcome | None:
     """The outcome for one variant, or None when it had neither a failover nor session flows."""
-    failovers = sorted(e.t for e in events if e.variant == variant and e.type == FAILOVER and e.action == "apply")
+    failovers = sorted(e.t for e in events if e.variant == variant and e.type == FAILOVER and e.action == APPLY)
     named = rows[SESSION].fillna("").astype(str) != "" if SESSION in rows.columns else None
     # Every login flow names its session; only `session` flows that reuse one make losses observable.
     reused = named is not None and bool((named & (rows[col.KIND] == KIND_FLOW)
