@@ -21,6 +21,7 @@ from harness.records.files import (
     Manifest,
     Summary,
     Sweep,
+    dump,
     read_run_file,
     validated,
     write_run_file,
@@ -134,3 +135,27 @@ def test_writing_and_reading_back_keep_every_key(tmp_path: Path) -> None:
 def test_the_vocabulary_is_one_closed_list() -> None:
     assert tuple(k.value for k in ErrorKind) == ERROR_KINDS and "not_started" in ERROR_KINDS
     assert [v.value for v in Verdict] == ["pass", "fail", "inconclusive", "not judged"]
+
+
+def test_sweep_and_ablation_files_as_built_validate_against_their_published_schemas() -> None:
+    """The dicts sweep and ablation build go through their models and match the schemas in docs/."""
+    from harness.experiment.ablation import ablation_effects
+    from harness.experiment.sweep import sweep_summary
+    from harness.scenario import parse_scenario
+
+    rows = [{"variant": "buggy", "latency_ms": latency, "jitter_ms": None, "users": None, "arrival_rate": None,
+             "flows": 500, "success_rate": rate, "ci_low": rate - 0.01, "ci_high": min(rate + 0.01, 1.0),
+             "verdict": verdict, "main_error": None, "run": f"latency-{latency}ms-x"}
+            for latency, rate, verdict in ((0, 0.999, "pass"), (50, 0.99, "inconclusive"), (150, 0.9, "fail"))]
+    sweep = dump(validated(Sweep, sweep_summary(parse_scenario({}), rows), "sweep.json"))
+    summary = Summary.model_validate({"target": {"metric": "login", "confidence": 0.95},
+                                      "variant_order": ["buggy", "buggy+retry_backoff", "fixed"],
+                                      "variants": {name: {"target_flow": {"flows": 1000, "successes": ok}}
+                                                   for name, ok in (("buggy", 900), ("buggy+retry_backoff", 990),
+                                                                    ("fixed", 999))}})
+    ablation = dump(validated(Ablation, ablation_effects(summary), "ablation.json"))
+    for name, document in (("sweep", sweep), ("ablation", ablation)):
+        validator = jsonschema_rs.validator_for(json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text()))
+        assert [e.message for e in validator.iter_errors(document)] == [], name
+    assert sweep["breaking_points"]["buggy"]["inconclusive_ms"] == [50]
+    assert [e["variant"] for e in ablation["effects"]] == ["buggy+retry_backoff"]
