@@ -128,7 +128,7 @@ class Experiment:
         return exit_code or report_code
 
     def _say_platform_gaps(self, manifest: ManifestFile) -> None:
-        """Once, at start: what this platform cannot guarantee that Linux does (README, Platforms)."""
+        """Once, at start: what this platform cannot guarantee that Linux does (README, Supported platforms)."""
         from harness.stack.procs import platform_gaps
 
         for gap in platform_gaps():

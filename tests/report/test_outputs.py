@@ -32,7 +32,7 @@ def test_every_output_is_written_and_exit_is_zero_when_shown(shown_run):
 
 
 def test_summary_json_has_the_documented_keys(shown_run):
-    """The stable keys documented in the README, with verdicts and numbers that agree with each other."""
+    """The stable keys documented in docs/file-formats.md, with verdicts and numbers that agree with each other."""
     summary = json.loads((shown_run[0] / SUMMARY).read_text())
     assert set(summary) == TOP_KEYS
     assert summary["variant_order"] == ["buggy", "fixed"]
