@@ -14,7 +14,7 @@ from harness.analysis.run_analysis import (
     analyse_run,
     target_flows,
 )
-from harness.analysis.run_folder import FaultEvent, RunRecords, Target, VariantInfo, load_run
+from harness.analysis.run_folder import FaultEvent, RunRecords, VariantInfo, load_run
 from harness.analysis.stats import (
     RateComparison,
     RateEstimate,
@@ -27,6 +27,7 @@ from harness.analysis.stats import (
     wilson_interval,
 )
 from harness.analysis.timeline import Recovery, per_second, recoveries
+from harness.records.files import Target
 
 __all__ = [
     "FaultEvent", "FaultWindow", "PairResult", "Phase", "PhaseResult", "RateComparison", "RateEstimate", "Recovery",

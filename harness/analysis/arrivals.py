@@ -9,6 +9,7 @@ harness managed to serve and hide the overload the scenario exists to show.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ class ArrivalSummary:
     def started(self) -> int:
         return self.offered - self.not_started
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"rate": self.rate, "offered": self.offered, "started": self.started,
                 "not_started": self.not_started, "not_started_per_s": self.not_started_per_s,
                 "max_in_flight": self.max_in_flight}

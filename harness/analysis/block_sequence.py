@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from harness.analysis.sequential import sequential_signs
 from harness.records import Verdict
@@ -60,7 +61,7 @@ def rho_squared(planned_blocks: float, confidence: float) -> float:
     return (2 * log_inv_alpha + math.log(2 * log_inv_alpha + 1)) / max(planned_blocks, 1.0)
 
 
-def block_bounds(block_flows, block_successes, confidence: float,
+def block_bounds(block_flows: ArrayLike, block_successes: ArrayLike, confidence: float,
                  planned_blocks: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rate, low, high) after each block, along the last axis; arrays of any leading shape."""
     m = np.asarray(block_flows, dtype=float)
@@ -81,7 +82,7 @@ def block_bounds(block_flows, block_successes, confidence: float,
     return p, np.clip(p - half, 0.0, 1.0), np.clip(p + half, 0.0, 1.0)
 
 
-def block_signs(block_flows, block_successes, target: float, confidence: float,
+def block_signs(block_flows: ArrayLike, block_successes: ArrayLike, target: float, confidence: float,
                 planned_blocks: float) -> np.ndarray:
     """+1 pass, -1 fail, 0 inconclusive after each block: both sequences must agree."""
     _, low, high = block_bounds(block_flows, block_successes, confidence, planned_blocks)
@@ -94,10 +95,11 @@ def block_signs(block_flows, block_successes, target: float, confidence: float,
 def to_blocks(per_second: np.ndarray, block_s: int = BLOCK_S) -> np.ndarray:
     """Per-second counts summed into whole blocks (a trailing partial block waits for its end)."""
     whole = len(per_second) // block_s * block_s
-    return np.asarray(per_second[:whole], dtype=float).reshape(-1, block_s).sum(axis=1)
+    sums: np.ndarray = np.asarray(per_second[:whole], dtype=float).reshape(-1, block_s).sum(axis=1)
+    return sums
 
 
-def decide_blocks(flows_per_s, successes_per_s, target: float, confidence: float,
+def decide_blocks(flows_per_s: ArrayLike, successes_per_s: ArrayLike, target: float, confidence: float,
                   max_duration_s: float, block_s: int = BLOCK_S) -> BlockDecision:
     """The sequential verdict on the per-second counts so far; valid whenever it is called."""
     m, y = to_blocks(np.asarray(flows_per_s), block_s), to_blocks(np.asarray(successes_per_s), block_s)
@@ -111,7 +113,7 @@ def decide_blocks(flows_per_s, successes_per_s, target: float, confidence: float
     return BlockDecision(state, float(low[-1]), float(high[-1]), s, n, len(m))
 
 
-def add_per_second(counts: dict[str, np.ndarray], t, success) -> None:
+def add_per_second(counts: dict[str, np.ndarray], t: ArrayLike, success: ArrayLike) -> None:
     """Add flows (time since load start t, success) to running per-second counts, growing them as needed."""
     seconds = np.clip(np.asarray(t, dtype=float), 0, None).astype(np.int64)
     if not len(seconds):

@@ -20,10 +20,11 @@ from harness.analysis.bursts import burst_interval
 from harness.analysis.latency import latency_table
 from harness.analysis.replicates import split_replicate
 from harness.analysis.run_analysis import target_flows
-from harness.analysis.run_folder import RunRecords, Target
+from harness.analysis.run_folder import RunRecords
 from harness.analysis.stats import RateComparison, RateEstimate, compare_rates, success_rate
 from harness.analysis.timeline import per_second
 from harness.errors import BadInput
+from harness.records.files import Target
 
 PERCENTILE_COLUMNS = ("p50_ms", "p95_ms", "p99_ms")
 

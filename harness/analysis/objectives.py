@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -50,7 +51,7 @@ class ObjectiveResult:
     verdict: Verdict
     design_effect: float = 1.0   # of "at or below the quantile" over blocks of seconds (issue 14)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         o, e = self.objective, self.estimate
         return {"label": o.label, "quantile": o.q, "limit_ms": o.limit_ms, "kind": o.kind, "name": o.name,
                 "phase": o.phase, "samples": e.n, "value_ms": e.value, "ci_low_ms": _finite(e.ci_low),

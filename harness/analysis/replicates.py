@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from harness.records import Verdict
 
@@ -83,7 +84,7 @@ class ReplicateSummary:
     def shown(self) -> bool | None:
         return None if self.expect is None else self.verdict == self.expect
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"base": self.base, "expect": self.expect, "replicates": self.names, "rates": self.rates,
                 "verdicts": self.verdicts, "mean": self.mean, "sd": self.sd, "spread": self.spread,
                 "min": min(self.observed) if self.observed else None,

@@ -16,12 +16,13 @@ from harness.analysis.latency import latency_table
 from harness.analysis.objectives import ObjectiveResult, combined, judge_all
 from harness.analysis.phases import FaultWindow, Phase, fault_windows, phases_of, variant_end
 from harness.analysis.replicates import ReplicateSummary, replicate_number, summarise
-from harness.analysis.run_folder import RunRecords, Target, VariantInfo
+from harness.analysis.run_folder import RunRecords, VariantInfo
 from harness.analysis.sessions_lost import FailoverOutcome, failover_outcome
 from harness.analysis.stages import stage_phases
 from harness.analysis.stats import RateComparison, RateEstimate, Verdict, compare_rates, success_rate, verdict
 from harness.analysis.timeline import Recovery, per_second, recoveries
 from harness.records import KIND_FLOW, KIND_REQUEST, STATUS_NOT_JUDGED, ErrorKind
+from harness.records.files import Target
 
 UNLABELLED_FAILURE = ErrorKind.OTHER.value  # a failed row whose recorder left error_kind empty
 SEQUENTIAL_VERDICTS = {v.value: v for v in (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)}

@@ -95,7 +95,7 @@ def read_requests(run_dir: Path, problems: list[str]) -> pd.DataFrame:
         problems.append(f"{folder}/: no *.parquet request records; rates and latencies cannot be computed")
     tables = [table for path in files if (table := read_request_file(path, problems)) is not None]
     table = pa.concat_tables(tables) if tables else READ_SCHEMA.empty_table()
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     frame[col.SECOND] = frame[col.T].clip(lower=0).astype("int32")  # t is never negative; guard the bins anyway
     return frame
 

@@ -21,9 +21,11 @@ at one rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import betaln, xlogy
 
 from harness.records import Verdict
@@ -58,16 +60,19 @@ def prior(target: float, prior_flows: float = PRIOR_FLOWS) -> tuple[float, float
     return prior_flows * target, prior_flows * (1.0 - target)
 
 
-def log_mixture_ratio(successes, n, rate, target: float, prior_flows: float = PRIOR_FLOWS) -> np.ndarray:
+def log_mixture_ratio(successes: ArrayLike, n: ArrayLike, rate: ArrayLike, target: float,
+                      prior_flows: float = PRIOR_FLOWS) -> np.ndarray:
     """log M_n(rate), for scalars or arrays (broadcast)."""
     a, b = prior(target, prior_flows)
     successes, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     failures = n - successes
-    return (betaln(a + successes, b + failures) - betaln(a, b)
-            - xlogy(successes, rate) - xlogy(failures, 1.0 - rate))
+    rate = np.asarray(rate, dtype=float)
+    ratio: np.ndarray = (betaln(a + successes, b + failures) - betaln(a, b)
+                         - xlogy(successes, rate) - xlogy(failures, 1.0 - rate))
+    return ratio
 
 
-def sequential_signs(successes, n, target: float, confidence: float,
+def sequential_signs(successes: ArrayLike, n: ArrayLike, target: float, confidence: float,
                      prior_flows: float = PRIOR_FLOWS) -> np.ndarray:
     """+1 pass, -1 fail, 0 inconclusive per element (int8, so thousands of simulated runs stay small).
 
@@ -80,7 +85,7 @@ def sequential_signs(successes, n, target: float, confidence: float,
     return np.where(excluded, side, np.int8(0))
 
 
-def confidence_sequence(successes, n, target: float, confidence: float,
+def confidence_sequence(successes: ArrayLike, n: ArrayLike, target: float, confidence: float,
                         prior_flows: float = PRIOR_FLOWS) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of {p : M_n(p) < 1/alpha} by vectorised bisection on each side of the observed rate."""
     successes, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
@@ -90,13 +95,14 @@ def confidence_sequence(successes, n, target: float, confidence: float,
     base = betaln(a + successes, b + failures) - betaln(a, b) + np.log1p(-confidence)
 
     def inside(p: np.ndarray) -> np.ndarray:
-        return base - xlogy(successes, p) - xlogy(failures, 1.0 - p) < 0.0
+        within: np.ndarray = base - xlogy(successes, p) - xlogy(failures, 1.0 - p) < 0.0
+        return within
 
     observed = np.where(n > 0, successes / np.maximum(n, 1.0), target)
     return _boundary(inside, np.zeros_like(observed), observed), _boundary(inside, np.ones_like(observed), observed)
 
 
-def _boundary(inside, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+def _boundary(inside: Callable[[np.ndarray], np.ndarray], outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """Where the sequence begins between `outer` and `inner` (always inside: M_n(observed) <= 1); `outer` if inside."""
     out, inn = outer.astype(float), inner.astype(float)
     for _ in range(_BISECTIONS):

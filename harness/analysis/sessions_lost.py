@@ -12,6 +12,7 @@ recover. Counting /login requests as well as flows keeps a client that retries f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -43,7 +44,7 @@ class FailoverOutcome:
     def within_target(self) -> bool | None:
         return None if self.max_lost is None else self.sessions_lost <= self.max_lost
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"sessions_created": self.sessions_created, "sessions_checked": self.sessions_checked,
                 "sessions_lost": self.sessions_lost, "lost_examples": self.lost_examples,
                 "failover_at_s": self.failover_at_s, "recovered": self.recovery_s is not None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.analysis.phases import Phase
 from harness.records.files import Manifest
 
 
-def stage_name(index: int, stage: dict) -> str:
+def stage_name(index: int, stage: dict[str, Any]) -> str:
     return str(stage.get("name") or f"stage {index + 1}")
 
 

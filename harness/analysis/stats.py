@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 from harness.analysis.columns import SUCCESS
@@ -38,7 +40,7 @@ class RateEstimate:
     def failure_rate(self) -> float | None:
         return None if self.rate is None else 1.0 - self.rate
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "failures": self.failures}
 
 
@@ -55,7 +57,7 @@ class RateComparison:
     significant: bool             # p_value below 1 - confidence
     failure_ratio: float | None   # failure rate of a / failure rate of b; None when b has no failures
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "failure_rate_a": self.a.failure_rate, "failure_rate_b": self.b.failure_rate,
             "difference": self.difference, "diff_ci_low": self.diff_ci_low, "diff_ci_high": self.diff_ci_high,
@@ -63,7 +65,7 @@ class RateComparison:
         }
 
 
-def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(successes: ArrayLike, n: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score bounds for scalars or arrays; with no trials the honest interval is [0, 1]."""
     successes, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -5,6 +5,7 @@ Built from column arrays (numpy) so a million records take well under a second t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ class SyntheticVariant:
     flags: dict[str, str] = field(default_factory=dict)
 
 
-def request_table(**columns) -> pa.Table:
+def request_table(**columns: Sequence[object] | np.ndarray) -> pa.Table:
     """A table in REQUEST_SCHEMA from column arrays; absent columns get plausible constants."""
     n = len(columns[col.T])
     arrays = [pa.array(columns[f.name] if f.name in columns else np.repeat(_DEFAULTS[f.name], n), type=f.type)
@@ -70,8 +71,8 @@ def write_requests(run_dir: Path, table: pa.Table, name: str = "local.parquet") 
     return path
 
 
-def write_manifest(run_dir: Path, variants: dict[str, dict], faults: list[dict] | None = None,
-                   target: dict | None = None, scenario: str = "mobile-latency") -> Path:
+def write_manifest(run_dir: Path, variants: dict[str, dict[str, Any]], faults: list[dict[str, Any]] | None = None,
+                   target: dict[str, Any] | None = None, scenario: str = "mobile-latency") -> Path:
     manifest = {
         "schema_version": Manifest.VERSION,
         "harness_version": "0.1.0",
@@ -89,20 +90,20 @@ def write_manifest(run_dir: Path, variants: dict[str, dict], faults: list[dict] 
     return path
 
 
-def write_fault_events(run_dir: Path, events: list[dict]) -> Path:
+def write_fault_events(run_dir: Path, events: list[dict[str, Any]]) -> Path:
     path = Path(run_dir) / FAULTS
     path.write_text("".join(fault_line(validated(FaultAction, e, "synthetic fault action")) for e in events))
     return path
 
 
 def fault_event(variant: str, fault: int, action: str, t: float, label: str = "redis latency 150±100 ms",
-                rollback: bool = False) -> dict:
+                rollback: bool = False) -> dict[str, Any]:
     return {"ts": T0 + t, "t": t, "variant": variant, "fault": fault, "label": label, "proxy": "redis",
             "action": action, "toxic": f"fault{fault}", "type": "latency",
             "attributes": {"latency": 150, "jitter": 100}, "rollback": rollback}
 
 
-def variant_entry(v: SyntheticVariant, duration_s: float) -> dict:
+def variant_entry(v: SyntheticVariant, duration_s: float) -> dict[str, Any]:
     profile = v.name if v.name in ("buggy", "fixed") else "custom"
     return {"profile": profile, "flags": v.flags, "expect": v.expect, "t0": T0, "duration_s": duration_s,
             "started_at": "2025-11-22T08:26:40Z", "ended_at": "2025-11-22T08:27:40Z", "status": v.status}
