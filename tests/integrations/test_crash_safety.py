@@ -139,7 +139,9 @@ def test_watchdog_undo_removes_open_toxics_and_reenables_proxies(tmp_path: Path)
                 {"variant": "v", "fault": 1, "proxy": "edge", "action": "apply", "toxic": None, "type": "down"},
                 {"variant": "v", "fault": 2, "proxy": "redis", "action": "apply", "toxic": "gone", "type": "latency"},
                 {"variant": "v", "fault": 2, "proxy": "redis", "action": "remove", "toxic": "gone", "type": "latency"}]
-        (tmp_path / "faults.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        # Each line as the journal writes it (FaultAction): the watchdog reads them through that model.
+        (tmp_path / "faults.jsonl").write_text("".join(json.dumps({"ts": 1.0 + i, **r}) + "\n"
+                                                       for i, r in enumerate(rows)))
         (tmp_path / FAULT_PROXY_STATE).write_text(json.dumps({"created": [], "replaced": {}}))
         undo_run(api, tmp_path)
         proxies = httpx.get(f"{api}/proxies").json()
