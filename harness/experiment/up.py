@@ -10,7 +10,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -19,6 +19,9 @@ from harness.files import write_json_atomic
 from harness.polling import poll_until
 from harness.scenario import Scenario, flag_text, load_scenario, locustfile_path
 from harness.stack.procs import ManagedProcess, free_port, pid_alive
+
+if TYPE_CHECKING:  # imported where used, like the rest of the stack
+    from harness.stack.stack import Stack
 
 STATE_FILE = "up.json"
 STOP_TIMEOUT_S = 5.0
@@ -136,7 +139,7 @@ def start_stack(scenario: Scenario, variant: str, log_dir: Path, scenario_dir: P
     return stack
 
 
-def start_locust_ui(scenario: Scenario, variant: str, locustfile: Path, stack: Any,
+def start_locust_ui(scenario: Scenario, variant: str, locustfile: Path, stack: Stack,
                     log_dir: Path) -> tuple[ManagedProcess, str]:
     """Locust with its web UI (not headless) on a free loopback port, pre-filled with the scenario's load."""
     import httpx

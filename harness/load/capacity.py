@@ -12,7 +12,11 @@ from __future__ import annotations
 import math
 import resource
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: the scenario model is not needed to count descriptors
+    from harness.scenario import Scenario
+    from harness.scenario.model import Load
 
 SLACK = 512   # log files, Redis and proxy API connections, Python's own, Locust's master/worker sockets
 
@@ -28,14 +32,14 @@ class DescriptorNeed:
                 f"there) need about {self.per_process:,} open files in one process")
 
 
-def peak_users(load: Any) -> int:
+def peak_users(load: Load) -> int:
     if load.arrival_rate is not None:
         return int(load.max_in_flight)
     levels = [stage.users for stage in load.stages if stage.users is not None]
     return max([load.users, *levels]) if levels else int(load.users)
 
 
-def edge_share(scenario: Any) -> float:
+def edge_share(scenario: Scenario) -> float:
     """The share of users through the edge: declarative flows say so; a locustfile's classes are counted as
     mobile (through the edge) when their name says Mobile, as in the catalogue's locustfiles."""
     if not scenario.uses_edge():
@@ -49,7 +53,7 @@ def edge_share(scenario: Any) -> float:
     return sum(w for w, edge in weights if edge) / total if total else 1.0
 
 
-def descriptor_need(scenario: Any, workers: int = 0) -> DescriptorNeed:
+def descriptor_need(scenario: Scenario, workers: int = 0) -> DescriptorNeed:
     users = peak_users(scenario.load)
     via_edge = math.ceil(users * edge_share(scenario))
     # The service holds one per user (spread over its worker processes); the edge proxy two per mobile user;
@@ -73,7 +77,7 @@ def raise_limit(needed: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def check_descriptors(scenario: Any, workers: int = 0) -> str | None:
+def check_descriptors(scenario: Scenario, workers: int = 0) -> str | None:
     """None when the scenario fits the limit (raised as far as allowed), else the one-line refusal."""
     need = descriptor_need(scenario, workers)
     limit = raise_limit(need.per_process)
