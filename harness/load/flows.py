@@ -362,6 +362,7 @@ class FlowUser(FastHttpUser):
         super().__init__(environment)
         self.random = random.Random(config.seed * 1_000_003 + self.number)
         low, high = self.flow.wait
+        # per user, from its flow's settings; Locust declares wait_time a method
         self.wait_time = lambda: self.random.uniform(low, high)  # type: ignore[method-assign]
         self.values = self.plan.credentials_for(self.number)
         self.rules = KindRules(tuple(self.plan.spec.error_kinds))

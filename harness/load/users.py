@@ -162,6 +162,7 @@ class AuthUser(FastHttpUser):
             self.host = parsed.edge_host
         spec = config.classes.get(type(self).__name__, {})
         low, high = spec.get("wait", (0.5, 1.5))
+        # per user, from its class's settings; Locust declares wait_time a method
         self.wait_time = lambda: random.uniform(low, high)  # type: ignore[method-assign]
         super().__init__(environment)
         self.config = config

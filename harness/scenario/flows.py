@@ -212,7 +212,7 @@ def read_credentials_file(path: Path) -> list[tuple[str, str]]:
 class ErrorKindRule(_Strict):
     """A failed step whose status and body match becomes `kind`; the first rule that matches wins."""
 
-    kind: Literal[ERROR_KINDS]  # type: ignore[valid-type]
+    kind: Literal[ERROR_KINDS]  # type: ignore[valid-type]  # the tuple, built at import, is unpacked at run time
     status: list[int] = Field(default_factory=list)   # empty: any status (0 = no response)
     body: str | None = None                           # a regular expression searched in the body
 
