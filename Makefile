@@ -18,14 +18,13 @@ demo: $(STAMP)
 
 # The Node example's tests need its locked dependencies; without node and npm they skip and say why.
 # mypy runs before the tests, so a type error fails in seconds, not after the suite (settings: pyproject.toml).
-# pytest runs on two pytest-xdist workers; tests marked `judged` run one at a time on one of them (tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		echo "npm ci in $(NODE_EXAMPLE)"; cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "node or npm not on PATH: the tests of $(NODE_EXAMPLE) will skip"; fi
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
