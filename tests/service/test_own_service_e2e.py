@@ -87,8 +87,9 @@ def test_url_service_is_judged_with_local_workers(tmp_path: Path, running_servic
                          "--workers", "2")
     manifest = manifest_of(only_run_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [v["service"] for v in manifest["variants"].values()] == [
-        {"kind": "url", "url": before_url}, {"kind": "url", "url": after_url}]
+    # the manifest's service entry carries every key of its model (command, cwd and env empty for a URL)
+    assert [(v["service"]["kind"], v["service"]["url"], v["service"]["command"])
+            for v in manifest["variants"].values()] == [("url", before_url, None), ("url", after_url, None)]
     names = [p["name"] for p in manifest["variants"]["after"]["processes"]]
     assert names[:2] == ["faultproxy", "redis"] and "service" not in names  # nothing started for the service
     assert len(names) == 2 + 1 + 2  # Locust master and two workers
