@@ -16,9 +16,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     The rename is atomic on one file system: readers see the old file or the whole new one. The partial
     name ends in `.partial`, so globs such as `*.parquet` never pick it up; it is removed if the write fails.
+    It carries the writer's PID, so two processes writing one file (a shared cache) never write into one partial.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         yield partial
         os.replace(partial, path)
