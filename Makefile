@@ -24,7 +24,7 @@ test: $(STAMP)
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		echo "npm ci in $(NODE_EXAMPLE)"; cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "node or npm not on PATH: the tests of $(NODE_EXAMPLE) will skip"; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

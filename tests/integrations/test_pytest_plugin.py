@@ -19,13 +19,16 @@ from harness.stack.procs import pid_alive
 pytest_plugins = ["pytester"]
 
 
+@pytest.mark.judged
 def test_with_redis_latency_200ms_the_fixed_login_flow_succeeds_at_least_99_percent(
         auth_service: Callable[..., ServerProcess], fault_proxy: FaultProxy, proxied_redis: ProxiedRedis,
         tmp_path: Path) -> None:
     service = auth_service(profile="fixed")
     with toxic(fault_proxy, proxied_redis, "latency", {"latency": 200}, stream="downstream"):
-        result = run_login_load(service.url, users=40, duration_s=20, out_dir=tmp_path / "load")
-    assert result.flows >= 400, result  # enough flows for the 99% bound to mean something
+        result = run_login_load(service.url, users=100, duration_s=6, out_dir=tmp_path / "load")
+    # Enough flows for the 99% bound to mean something: 100 users waiting on the latency, not on the CPU,
+    # made 3,577 and 3,338 flows in 10 s on an idle machine.
+    assert result.flows >= 400, result
     assert result.latency_p50_ms is not None and result.latency_p50_ms >= 200  # the latency was really there
     assert result.ci_low >= 0.99, result
 

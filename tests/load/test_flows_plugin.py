@@ -17,17 +17,18 @@ LOGIN_THEN_ME = [{"name": "login", "wait": [0.0, 0.05], "steps": [
     {"path": "/me", "headers": {"X-Session-ID": "{session}"}}]}]
 
 
+@pytest.mark.judged
 @pytest.mark.slow
 def test_a_suite_asserts_the_99_percent_target_for_its_service_under_a_toxic(auth_service, fault_proxy,
                                                                               proxied_redis, tmp_path: Path) -> None:
     """run_flows_load: declarative flows against the fixed service with Redis latency meet 99% at 95%.
 
-    Showing 99% at 95% takes at least 380 flows even when all succeed (Wilson's lower bound), and how many
-    flows a fixed duration holds depends on the machine: with the two cores shared by other test runs, 10 s
-    gave 393 and 299 (all of them successes). 30 s gives the slowest of those 400 with room to spare."""
+    Showing 99% at 95% takes at least 380 flows even when all succeed (Wilson's lower bound). The flows wait
+    on Redis latency, not on the CPU, so their number grows with the users: 40 users for 10 s gave 393 and 299
+    on two shared cores; 100 users gave 1,973 and 1,962 in 10 s on an idle machine, so 6 s keeps a wide margin."""
     service = auth_service(profile="fixed")
     with toxic(fault_proxy, proxied_redis, "latency", {"latency": 60, "jitter": 20}, stream="upstream"):
-        result = run_flows_load(service.url, LOGIN_THEN_ME, users=40, duration_s=30, out_dir=tmp_path / "load")
+        result = run_flows_load(service.url, LOGIN_THEN_ME, users=100, duration_s=6, out_dir=tmp_path / "load")
     assert result.flows >= 400, result  # enough flows for the 99% bound to mean something
     assert result.latency_p50_ms is not None and result.latency_p50_ms >= 40  # the latency was really there
     assert result.ci_low >= 0.99, result

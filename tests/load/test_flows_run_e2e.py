@@ -28,7 +28,7 @@ def login_flow(name: str, weight: int, via_edge: bool = False) -> dict:
 # once by GET /me with the new session. The error-kind rule names the failure the incident report names.
 DECLARATIVE_INCIDENT = merged({
     "scenario": {"name": "declarative-mobile-latency"},
-    "load": {"users": 40, "spawn_rate": 40, "seed": 5,
+    "load": {"users": 60, "spawn_rate": 60, "seed": 5,
              "credentials": {"username": "user{n}", "password": "pass-user{n}", "count": 500},
              "flows": [login_flow("login", 3, via_edge=True), login_flow("web_login", 1)],
              "error_kinds": [{"kind": "session_not_found", "status": 401, "body": "Session expired"}],
@@ -57,7 +57,7 @@ def records(run_dir: Path):
 @pytest.mark.slow
 def test_declarative_flows_reproduce_the_mobile_latency_incident(tmp_path: Path) -> None:
     """Buggy fails with session_not_found (by the error-kind rule), fixed passes, through the packaged locustfile."""
-    result, run_dir = run_scenario(tmp_path, "15s")
+    result, run_dir = run_scenario(tmp_path, "8s")
     summary, manifest = summary_of(run_dir), manifest_of(run_dir)
     rows = records(run_dir)
 

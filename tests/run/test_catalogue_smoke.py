@@ -45,7 +45,7 @@ def test_catalogue_scenario_smoke_run_completes_with_a_summary(tmp_path: Path, n
     if name == "node-session-service" and node_missing():
         pytest.skip(node_missing())
     result = subprocess.run([sys.executable, "-m", "harness", "run", str(SCENARIOS / f"{name}.toml"),
-                             "--duration", "6s", "--out", str(tmp_path)],
+                             "--duration", "3s", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert result.returncode in (0, 1), result.stderr[-2000:]
     run_dir = next(tmp_path.iterdir())

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target
 # mobile-latency, shortened for the tests; shared by the other e2e tests of `harness run`.
 SHORT = merged({
     "scenario": {"name": "short", "description": "mobile-latency, shortened for the tests"},
-    "load": {"locustfile": LOGIN_USERS, "users": 20, "spawn_rate": 20, "seed": 3,
+    "load": {"locustfile": LOGIN_USERS, "users": 50, "spawn_rate": 50, "seed": 3,
              "classes": {"MobileUser": {"weight": 3, "wait": [0.1, 0.3]},
                          "WebUser": {"weight": 1, "wait": [0.1, 0.3]}},
              "mobile_network": {"latency_ms": 40, "jitter_ms": 15}},
@@ -37,7 +37,7 @@ def scenario_file(tmp_path: Path, duration: str) -> Path:
 @pytest.mark.slow
 def test_run_reproduces_the_bug_and_passes_the_fix(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = subprocess.run(harness("run", str(scenario_file(tmp_path, "20s")), "--out", str(out)),
+    result = subprocess.run(harness("run", str(scenario_file(tmp_path, "10s")), "--out", str(out)),
                             capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     run_dir = only_run_dir(out)
     manifest = json.loads((run_dir / "manifest.json").read_text())

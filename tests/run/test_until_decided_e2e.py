@@ -19,7 +19,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # mobile-latency's load with one variant of the reference service; faults only where a test adds them.
 TINY = {
     "scenario": {"name": "tiny", "description": "mobile-latency's load on one variant of the reference service"},
-    "load": {"locustfile": LOGIN_USERS, "users": 40, "spawn_rate": 20, "seed": 7,
+    "load": {"locustfile": LOGIN_USERS, "users": 80, "spawn_rate": 40, "seed": 7,
              "classes": {"MobileUser": {"weight": 3, "wait": [0.2, 0.6]},
                          "WebUser": {"weight": 1, "wait": [0.2, 0.6]}},
              "mobile_network": {"latency_ms": 40, "jitter_ms": 15}},
@@ -57,8 +57,8 @@ def test_broken_variant_stops_early_on_a_sequential_fail(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_good_variant_runs_to_its_maximum_and_passes_there(tmp_path: Path) -> None:
-    """The fixed service with no fault: no early pass; at the 25 s maximum the correlation-aware interval passes."""
-    result, _, _, manifest, summary = run_until_decided(tmp_path, "fixed", "pass", "25s")
+    """The fixed service with no fault: no early pass; at the 15 s maximum the correlation-aware interval passes."""
+    result, _, _, manifest, summary = run_until_decided(tmp_path, "fixed", "pass", "15s")
     assert result.returncode == 0, result.stdout + result.stderr
     assert manifest["variants"]["fixed"]["stopped"]["reason"] == "max duration"
     assert (summary["verdict"], summary["verdict_method"]) == ("pass", "sequential")

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target
 
 def test_command_service_before_fails_after_passes_and_nothing_is_left(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, lasting("15s"))), "--out", str(out),
+    result = run_harness("run", str(write_scenario(tmp_path, COMMAND_SERVICE, lasting("8s"))), "--out", str(out),
                          "--until-decided", "--min-duration", "2s")
     run_dir = only_run_dir(out)
     manifest = manifest_of(run_dir)
