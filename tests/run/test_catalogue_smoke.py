@@ -1,4 +1,5 @@
-"""Every catalogue scenario runs end to end for a short smoke duration and leaves a summary of every variant.
+"""Every catalogue scenario runs end to end for a short smoke duration and leaves a summary of every variant
+(here, or in the test RUN_ELSEWHERE names).
 
 The full check (default durations, every variant showing what it expects) is benchmarks/catalogue.py.
 """
@@ -13,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from harness.scenario import load_scenario
-from tests.examples.node_service import node_missing
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+TESTS = Path(__file__).resolve().parents[1]
+SCENARIOS = TESTS.parent / "scenarios"
 CATALOGUE = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+# Scenarios another test already runs end to end from the catalogue file itself: no smoke run of their own.
+RUN_ELSEWHERE = {"mobile-latency": "run/test_sweep_ablation.py",
+                 "node-session-service": "examples/test_node_scenario_e2e.py"}
 
 
 def test_the_catalogue_has_a_scenario_per_incident() -> None:
@@ -39,11 +43,14 @@ def test_harness_scenarios_lists_each_with_one_line() -> None:
     assert all(len(line.split(None, 1)) == 2 for line in lines)
 
 
+def test_scenarios_without_a_smoke_run_are_run_by_the_test_named() -> None:
+    for name, test_file in RUN_ELSEWHERE.items():
+        assert name in CATALOGUE and f"{name}.toml" in (TESTS / test_file).read_text(), (name, test_file)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", CATALOGUE)
+@pytest.mark.parametrize("name", [name for name in CATALOGUE if name not in RUN_ELSEWHERE])
 def test_catalogue_scenario_smoke_run_completes_with_a_summary(tmp_path: Path, name: str) -> None:
-    if name == "node-session-service" and node_missing():
-        pytest.skip(node_missing())
     result = subprocess.run([sys.executable, "-m", "harness", "run", str(SCENARIOS / f"{name}.toml"),
                              "--duration", "3s", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
