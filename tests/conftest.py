@@ -65,7 +65,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
         def _split_scope(self, nodeid: str) -> str:
             if self.judged is None:  # read once every worker has collected (schedule() runs after that)
-                self.judged = set(_judged_list(config).read_text().splitlines())
+                path = _judged_list(config)
+                self.judged = set(path.read_text().splitlines()) if path.exists() else set()
             return JUDGED_UNIT if nodeid in self.judged else str(super()._split_scope(nodeid))
 
     config.option.loadscopereorder = False  # keep collection order: the judged unit first
