@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import random
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,10 @@ def users_cache_dir() -> Path:
     explicit = os.environ.get("HARNESS_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "auth-chaos-harness"
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "auth-chaos-harness"
+    except RuntimeError:  # no home directory (a bare container user): a cache that is only this machine's
+        return Path(tempfile.gettempdir()) / "auth-chaos-harness"
 
 
 @dataclass(frozen=True)
