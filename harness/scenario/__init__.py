@@ -4,9 +4,9 @@ under test (service.py) and the starter file (template.py).
 The public names are re-exported here so callers write `from harness.scenario import load_scenario`.
 """
 
+from harness.scenario.flows import MAX_SECONDS
 from harness.scenario.model import (
     DECLARATIVE_LOCUSTFILE,
-    MAX_SECONDS,
     TOXICS,
     Fault,
     NetworkProfile,

@@ -27,10 +27,13 @@ TEMPLATE_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CAPTURE = re.compile(r"^(json|header|cookie):(.+)$")
 _JSON_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
+MAX_SECONDS = 7 * 86_400
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No inf or NaN, as in the rest of the scenario: `wait = [0, inf]` would only break once the load runs.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def template_names(value: Any) -> list[str]:
@@ -149,8 +152,8 @@ class Flow(_Strict):
     @field_validator("wait")
     @classmethod
     def _ordered(cls, wait: tuple[float, float]) -> tuple[float, float]:
-        if wait[0] < 0 or wait[1] < wait[0]:
-            raise ValueError(f"must be [min, max] seconds with 0 <= min <= max, got {list(wait)}")
+        if wait[0] < 0 or wait[1] < wait[0] or wait[1] > MAX_SECONDS:
+            raise ValueError(f"must be [min, max] seconds with 0 <= min <= max <= {MAX_SECONDS}, got {list(wait)}")
         return wait
 
 

@@ -24,6 +24,7 @@ from harness.faultproxy.toxics.base import ATTRIBUTE_LIMIT, UNITS_PER_SECOND, At
 from harness.records.files import Expectation
 from harness.scenario.flows import (
     DECLARATIVE_USER,
+    MAX_SECONDS,
     Credentials,
     ErrorKindRule,
     Flow,
@@ -43,8 +44,6 @@ from harness.scenario.load import (
 )
 from harness.scenario.service import RedisUnderService, Service, ServiceOverride
 
-# Longer than any experiment: a bigger duration, wait or toxic time is a typo, and would overflow a timer.
-MAX_SECONDS = 7 * 86_400
 # Run folders and record files are named after scenarios and variants: no path separators, NUL or dot-dot
 # tricks, and short enough for any file system's 255-byte name limit with the timestamp added.
 MAX_NAME_LENGTH = 100
