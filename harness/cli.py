@@ -230,8 +230,9 @@ def down(state_dir: Path) -> None:
 def reset(fault_proxy: str, allow_remote: bool) -> None:
     """Remove every toxic and re-enable every proxy of a fault proxy."""
     from harness.experiment.options import ensure_loopback
-    from harness.stack.fault_client import FaultProxyClient
+    from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url
 
+    check_fault_proxy_url(fault_proxy)
     ensure_loopback(fault_proxy, "--fault-proxy", allow_remote)
     FaultProxyClient(fault_proxy).reset()
     click.echo(f"reset {fault_proxy}: every toxic removed, every proxy enabled")

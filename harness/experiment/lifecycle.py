@@ -147,7 +147,7 @@ class Experiment:
         return watchdog
 
     def _run_variants(self, scenario: Scenario, locustfile: Path, run_dir: Path, manifest: ManifestFile) -> int:
-        status: RunStatus = "completed"
+        status: RunStatus = "failed"  # until the loop ends normally: an unexpected error never reads "completed"
         exit_code = 0
         try:
             for name, variant in scenario.variants.items():
@@ -162,6 +162,7 @@ class Experiment:
                     exit_code = exc.exit_code
                     manifest.data.warnings.append(str(exc))
                     self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+            status = "completed"
         except KeyboardInterrupt:
             status, exit_code = "interrupted", 130
         except RunStopped as exc:

@@ -11,6 +11,7 @@ would hang a rollback forever. Every call here has a timeout, and a rollback a b
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from harness.errors import HarnessError, StackError
+from harness.errors import BadInput, HarnessError, StackError
 
 CALL_TIMEOUT_S = 5.0       # one API call: no answer within this is "not answering"
 CONNECT_TIMEOUT_S = 2.0
@@ -33,6 +34,22 @@ class FaultProxyError(HarnessError):
 
 class FaultProxyUnanswered(StackError):
     """The fault proxy did not answer (or could not be reached) within the bound of the call."""
+
+
+def check_fault_proxy_url(url: str, what: str = "--fault-proxy") -> None:
+    """Refuse, before anything starts, a fault proxy URL the run could not reach: a bad or missing port, no
+    host, or a host that does not resolve (found only mid-run, it left a run folder and a traceback)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # out of range or not a number
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port:
+        raise BadInput(f"{what}: must be http://HOST:PORT with a port from 1 to 65535, got {url!r}")
+    try:
+        socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise BadInput(f"{what}: cannot resolve {parts.hostname!r} in {url!r}") from None
 
 
 def reset_hint(url: str) -> str:

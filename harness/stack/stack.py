@@ -14,7 +14,7 @@ import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
 from harness.files import write_json_atomic
-from harness.stack.fault_client import FaultProxyClient
+from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
@@ -25,7 +25,10 @@ FAULT_PROXY_KINDS = ("embedded", "binary")
 
 def describe_fault_proxy(kind: str) -> str:
     """Validate --fault-proxy: embedded, binary, or an http:// URL of a running Toxiproxy."""
-    if kind in FAULT_PROXY_KINDS or kind.startswith(("http://", "https://")):
+    if kind in FAULT_PROXY_KINDS:
+        return kind
+    if kind.startswith(("http://", "https://")):
+        check_fault_proxy_url(kind)
         return kind
     raise BadInput(f"--fault-proxy: must be embedded, binary or http://HOST:PORT, got {kind!r}")
 

@@ -130,3 +130,24 @@ def test_sweep_bad_flags_exit_2_with_one_line(tmp_path: Path, args: list[str], e
     assert_refused_in_one_line(run_cli("sweep", str(SCENARIOS / "mobile-latency.toml"), "--out", str(tmp_path), *args),
                                expected)
     assert not any(tmp_path.iterdir())  # refused before any level ran
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--fault-proxy", "http://127.0.0.1:99999"], "--fault-proxy: must be http://HOST:PORT with a port from 1"),
+    (["--fault-proxy", "http://127.0.0.1"], "--fault-proxy: must be http://HOST:PORT with a port from 1"),
+    (["--fault-proxy", "http://no-such-host.invalid:8474", "--allow-remote"], "--fault-proxy: cannot resolve"),
+])
+def test_unusable_fault_proxy_url_is_refused_before_anything_starts(tmp_path: Path, args: list[str],
+                                                                   expected: str) -> None:
+    out = tmp_path / "reports"
+    assert_refused_in_one_line(run_cli("run", str(SCENARIOS / "mobile-latency.toml"), "--out", str(out), *args),
+                               expected)
+    assert not out.exists()  # no run folder, no watchdog, no manifest saying "completed"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://127.0.0.1:99999", "--fault-proxy: must be http://HOST:PORT"),
+    ("http://no-such-host.invalid:8474", "--fault-proxy: cannot resolve"),
+])
+def test_reset_refuses_an_unusable_fault_proxy_url(url: str, expected: str) -> None:
+    assert_refused_in_one_line(run_cli("reset", "--fault-proxy", url, "--allow-remote"), expected)
