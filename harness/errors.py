@@ -6,6 +6,7 @@ HarnessError
  ├── StackError        (exit 3) Redis, the fault proxy or the service did not start
  ├── FaultNotApplied   (exit 1) the fault proxy refused a planned fault: that variant is not judged
  └── RecordsError      (exit 1) a run folder whose records cannot be read
+      └── NewerSchema  (exit 2) a file written by a newer harness (its schema_version is above ours)
 """
 
 from __future__ import annotations
@@ -43,3 +44,9 @@ class RecordsError(HarnessError):
     """A run folder whose records are missing or unreadable."""
 
     exit_code = 1
+
+
+class NewerSchema(RecordsError):
+    """A run file whose schema_version is newer than this harness reads: refused, never read as defaults."""
+
+    exit_code = 2

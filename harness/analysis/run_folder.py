@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.analysis import columns as col
-from harness.errors import RecordsError
+from harness.errors import NewerSchema, RecordsError
 from harness.records import APPLY, FAULTS, MANIFEST, REMOVE, REQUEST_SCHEMA, REQUESTS_DIR
 from harness.records.files import FaultAction, Manifest, StopBlock, Target, VariantEntry, read_run_file, validated
 
@@ -80,9 +80,12 @@ def load_run(run_dir: Path) -> RunRecords:
 
 
 def read_manifest(run_dir: Path, problems: list[str]) -> Manifest:
-    """The manifest, or its defaults (and a problem) when it is missing or does not validate."""
+    """The manifest, or its defaults (and a problem) when it is missing or does not validate; NewerSchema
+    when a newer harness wrote it."""
     try:
         return read_run_file(Manifest, run_dir / MANIFEST)
+    except NewerSchema:
+        raise  # defaults would misjudge a newer harness's run and overwrite its report
     except RecordsError as exc:
         problems.append(f"{exc}; default target used and expectations unknown")
         return Manifest()
@@ -159,6 +162,8 @@ def read_fault_events(run_dir: Path, manifest: Manifest, variants: list[VariantI
         if line.strip():
             try:
                 events.append(fault_event(line, t0, f"{path}:{number}"))
+            except NewerSchema:
+                raise
             except RecordsError as exc:
                 problems.append(f"{exc}; skipped")
     return events

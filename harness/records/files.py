@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from harness.errors import RecordsError
+from harness.errors import NewerSchema, RecordsError
 from harness.files import write_atomic
 from harness.records import (
     ABLATION_JSON,
@@ -529,13 +529,17 @@ M = TypeVar("M", bound=RunFile)
 
 
 def validated(model: type[M], raw: Any, where: str) -> M:
-    """RAW as MODEL, or RecordsError in one line naming WHERE and the first field that does not validate."""
+    """RAW as MODEL, or RecordsError in one line naming WHERE and the first field that does not validate
+    (NewerSchema when a newer harness wrote it)."""
     if not isinstance(raw, dict):
         raise RecordsError(f"{where}: not a JSON object")
     version = raw.get("schema_version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= model.VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RecordsError(f"{where}: schema_version {version!r} is not one this harness reads "
-                           f"(it reads {model.FILE} version {model.VERSION}); use a newer harness")
+                           f"(it must be an integer from 1 to {model.VERSION})")
+    if version > model.VERSION:  # a newer harness wrote it: reading it as defaults would misreport the run
+        raise NewerSchema(f"{where}: schema_version {version!r} is not one this harness reads "
+                          f"(it reads {model.FILE} version {model.VERSION}); use a newer harness")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -12,7 +12,7 @@ import pytest
 
 from harness.analysis.run_folder import load_run
 from harness.analysis.synthetic import demo_variants, write_synthetic_run
-from harness.errors import RecordsError
+from harness.errors import NewerSchema, RecordsError
 from harness.records import ERROR_KINDS, MANIFEST, SUMMARY, ErrorKind, Verdict
 from harness.records.__main__ import schemas
 from harness.records.files import (
@@ -91,6 +91,16 @@ def test_a_newer_schema_version_is_refused_in_one_line_naming_the_version_read(m
         validated(model, {"schema_version": 2}, "new.json")
     message = str(caught.value)
     assert "\n" not in message and "schema_version 2" in message and f"version {model.VERSION}" in message
+    assert isinstance(caught.value, NewerSchema) and caught.value.exit_code == 2 and "newer harness" in message
+
+
+@pytest.mark.parametrize("version", [0, -1, "2", 1.5, None, True])
+def test_a_schema_version_that_is_not_a_version_says_what_is_allowed_not_to_upgrade(version) -> None:
+    with pytest.raises(RecordsError) as caught:
+        validated(Manifest, {"schema_version": version}, "odd.json")
+    message = str(caught.value)
+    assert not isinstance(caught.value, NewerSchema) and "newer harness" not in message
+    assert f"schema_version {version!r}" in message and f"an integer from 1 to {Manifest.VERSION}" in message
 
 
 def test_a_file_that_does_not_validate_is_one_line_naming_the_file_and_the_field(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from harness.records import CHARTS_DIR, JUNIT, REPORT_HTML, SUMMARY, SUMMARY_MD
 from harness.report.colours import KNOWN_VARIANTS, variant_colours
 
@@ -107,3 +109,27 @@ def test_variant_colours_are_fixed_for_buggy_and_fixed_and_distinct():
     assert colours["buggy"] == KNOWN_VARIANTS["buggy"] and colours["fixed"] == KNOWN_VARIANTS["fixed"]
     assert len(set(colours.values())) == 4
     assert variant_colours(["retry-only"]) == {"retry-only": colours["retry-only"]}
+
+
+@pytest.mark.parametrize("newer", ["manifest", "fault line"])
+def test_a_run_file_from_a_newer_harness_is_refused_and_nothing_is_written(tmp_path, capsys, newer):
+    """manifest.json or a faults.jsonl line with a newer schema_version: one line, exit 2, no report files
+    (defaults would misjudge the run and overwrite the newer harness's own report)."""
+    from harness.analysis.synthetic import demo_variants, write_synthetic_run
+    from harness.cli import cli
+    from harness.records import FAULTS, MANIFEST
+
+    run_dir = write_synthetic_run(tmp_path / "run", demo_variants(), records=2_000)
+    path = run_dir / (MANIFEST if newer == "manifest" else FAULTS)
+    if newer == "manifest":
+        path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 99}))
+    else:
+        line = {"ts": 1.0, "t": 1.0, "variant": "buggy", "fault": 0, "action": "apply", "schema_version": 99}
+        path.write_text(path.read_text() + json.dumps(line) + "\n")
+    for args in (["report", str(run_dir)], ["compare", str(run_dir), str(run_dir)]):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(args=args)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2, err
+        assert err.count("\n") == 1 and "schema_version 99" in err and "use a newer harness" in err
+    assert not [p for p in (SUMMARY, SUMMARY_MD, JUNIT, REPORT_HTML) if (run_dir / p).exists()]
