@@ -163,6 +163,15 @@ class FaultProxyEntry(Block):
     url: str | None = None
 
 
+class StageEntry(Block):
+    """One `[[load.stages]]` stage as the scenario resolved it: the load moves to its level over `duration`."""
+
+    duration: float = Field(gt=0, description="seconds")
+    users: int | None = Field(None, ge=0, description="closed model: the level this stage ends at")
+    arrival_rate: float | None = Field(None, ge=0, description="open model: flows per second it ends at")
+    name: str = ""
+
+
 class LoadEntry(Block):
     users: int | None = None
     spawn_rate: float | None = None
@@ -173,7 +182,7 @@ class LoadEntry(Block):
     arrivals: str | None = None
     max_in_flight: int | None = None
     arrival_timeout_s: float | None = None
-    stages: list[dict[str, Any]] = Field(default_factory=list, description="`[[load.stages]]` as written")
+    stages: list[StageEntry] = Field(default_factory=list, description="`[[load.stages]]` as resolved")
 
 
 class WatchdogEntry(Block):

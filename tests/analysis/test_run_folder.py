@@ -108,3 +108,33 @@ def test_missing_fault_journal_falls_back_on_the_planned_timeline(tmp_path):
     phases = analyse_run(records).variants[0].phases
     assert [(p.phase.name, p.phase.start_s, p.phase.end_s, p.rate.n) for p in phases] == [
         ("before", 0.0, 3.0, 3), ("fault 0", 3.0, 5.0, 2), ("after", 5.0, 10.0, 1)]
+
+
+def with_stages(run_dir, stages: list[dict]):
+    import json
+
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    (run_dir / MANIFEST).write_text(json.dumps({**manifest, "load": {"users": 10, "stages": stages}}))
+    return run_dir
+
+
+@pytest.mark.parametrize(("stage", "field"), [({"users": 5}, "load.stages.0.duration"),
+                                              ({"duration": 5, "users": "many"}, "load.stages.0.users")])
+def test_a_manifest_stage_that_does_not_validate_is_a_problem_not_a_traceback(tmp_path, stage, field):
+    """A stage without duration, or with a level that is not a number, is named; the report goes on."""
+    run_dir = with_stages(two_file_run(tmp_path), [stage])
+    records = load_run(run_dir)
+    assert f"field {field}:" in records.problems[0]
+    assert analyse_run(records).variants[0].name == "buggy"
+
+
+def test_manifest_stages_become_named_phases(tmp_path):
+    from harness.analysis.stages import stage_phases
+
+    run_dir = with_stages(two_file_run(tmp_path), [{"duration": 4, "users": 5, "name": "warm"},
+                                                   {"duration": 6, "users": 10}])
+    records = load_run(run_dir)
+    assert records.problems == []
+    phases = [(p.name, p.label, p.start_s, p.end_s) for p in stage_phases(records.manifest, 8.0)]
+    assert phases == [("stage:warm", "warm: 0→5 users", 0.0, 4.0), ("stage:stage 2", "stage 2: 5→10 users", 4.0, 8.0)]
+    assert analyse_run(records).variants[0].name == "buggy"
