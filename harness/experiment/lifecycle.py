@@ -172,14 +172,16 @@ class Experiment:
             manifest.data.error = str(exc)
             self.console.print(f"harness: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         finally:
-            if manifest.data.rollback_failed and status != "interrupted":
-                status, exit_code = "failed", StackError.exit_code
+            if manifest.data.rollback_failed:  # docs/safety.md: exit 3 whatever ended the run, interrupts too
+                status = "interrupted" if status == "interrupted" else "failed"
+                exit_code = StackError.exit_code
                 manifest.data.error = manifest.data.error or manifest.data.rollback_failed[0]
             manifest.data.status, manifest.data.ended_at = status, utc_iso()
             manifest.save()
         if status == "interrupted":
-            self.console.print(f"[yellow]interrupted[/]: faults rolled back, processes stopped; "
-                               f"records so far in {run_dir}")
+            done = ("faults rolled back" if not manifest.data.rollback_failed
+                    else "faults NOT all rolled back (see above)")
+            self.console.print(f"[yellow]interrupted[/]: {done}, processes stopped; records so far in {run_dir}")
         return exit_code
 
     def _report(self, run_dir: Path) -> int:

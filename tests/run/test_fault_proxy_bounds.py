@@ -147,3 +147,40 @@ def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_
     assert reset.stdout.startswith(f"reset {external.url}")
     proxies = httpx.get(f"{external.url}/proxies", timeout=5).json().values()
     assert all(p["enabled"] and not p["toxics"] for p in proxies)
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_that_could_not_roll_back_exits_3_and_does_not_claim_it_did(
+        tmp_path: Path, external: object) -> None:
+    scenario = tmp_path / "stalled.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "reports"
+    err_path = tmp_path / "run.err"
+    with open(err_path, "wb") as err:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out),
+                                "--fault-proxy", external.url], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    try:
+        wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
+        run_dir = next(out.iterdir())
+        journal = run_dir / "faults.jsonl"
+        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the latency is applied")
+        external.process.signal(signal.SIGSTOP)
+        run.send_signal(signal.SIGINT)   # one Ctrl-C: the clean path, whose rollback cannot reach the proxy
+        code = run.wait(ROLLBACK_BOUND_S + 90)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(5)
+        external.process.signal(signal.SIGCONT)
+    stderr = err_path.read_text()
+    assert code == 3, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert "faults rolled back" not in stderr, stderr[-3000:]
+    assert any(line.startswith("harness: fixed: could not roll back") for line in stderr.splitlines()), stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["error"] and manifest["error"] == manifest["rollback_failed"][0]
+    reset = subprocess.run([sys.executable, "-m", "harness", "reset", "--fault-proxy", external.url],
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
