@@ -24,6 +24,9 @@ from harness.records import (
     REMOVE,
     REQUEST_SCHEMA,
     REQUESTS_DIR,
+    SERVICE_MS,
+    SESSION,
+    ErrorKind,
     Verdict,
 )
 from harness.records.files import FaultAction, Manifest, fault_line, validated, write_run_file
@@ -32,7 +35,7 @@ T0 = 1_763_800_000.0
 _DEFAULTS: dict[str, Any] = {
     col.TS: 0.0, col.USER_CLASS: "MobileUser", col.KIND: KIND_FLOW, col.NAME: "login", col.SUCCESS: True,
     col.LATENCY_MS: 10.0, col.STATUS: 200, col.ERROR_KIND: "", col.ERROR: "", col.WORKER: "local",
-    "service_ms": 10.0, "session": ""}
+    SERVICE_MS: 10.0, SESSION: ""}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class SyntheticVariant:
     expect: str
     success: float
     fault_success: float
-    error_kind: str = "session_not_found"
+    error_kind: str = ErrorKind.SESSION_NOT_FOUND
     status: str = "completed"
     flags: dict[str, str] = field(default_factory=dict)
 
@@ -120,7 +123,8 @@ def synthetic_rows(v: SyntheticVariant, flows: int, duration_s: float, faults: l
     login_ms = rng.lognormal(np.log(np.where(in_fault, 120.0, 12.0)), 0.5)
     me_ms = rng.lognormal(np.log(4.0), 0.4, flows)
     kind = np.where(ok, "", v.error_kind)
-    error = np.where(ok, "", "401 session_not_found" if v.error_kind == "session_not_found" else v.error_kind)
+    text = f"401 {v.error_kind}" if v.error_kind == ErrorKind.SESSION_NOT_FOUND else v.error_kind
+    error = np.where(ok, "", text)
     return {
         col.T: np.concatenate([t, t + login_ms / 1000, t]),
         col.KIND: np.repeat([KIND_REQUEST, KIND_REQUEST, KIND_FLOW], flows),

@@ -15,7 +15,7 @@ from rich.console import Console
 from harness.analysis.stats import compare_rates, rate_from_counts
 from harness.errors import BadInput
 from harness.files import write_atomic
-from harness.records import ABLATION_JSON, SUMMARY
+from harness.records import ABLATION_JSON, CHARTS_DIR, SUMMARY
 from harness.records.files import Ablation, RateBlock, Summary, read_run_file, validated, write_run_file
 from harness.report.fmt import console_table, markdown_table
 from harness.scenario import Scenario, Variant, flag_text
@@ -161,6 +161,6 @@ def write_ablation(run_dir: Path, console: Console) -> None:
     ablation = ablation_effects(read_run_file(Summary, summary_path))
     write_run_file(run_dir / ABLATION_JSON, validated(Ablation, ablation, f"{run_dir / ABLATION_JSON} (as built)"))
     write_atomic(run_dir / ABLATION_MD, ablation_markdown(ablation))
-    write_atomic(run_dir / "charts" / "ablation.png", ablation_chart(ablation))
+    write_atomic(run_dir / CHARTS_DIR / "ablation.png", ablation_chart(ablation))
     console.print(console_table(f"ablation: effect on {ablation['metric']} flow success", COLUMNS,
                                 (effect_cells(e) for e in ablation["effects"])))

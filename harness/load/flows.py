@@ -27,7 +27,7 @@ from harness.load import arrivals
 from harness.load.classify import classify, response_error
 from harness.load.recorder import FLOW_REQUEST_TYPE
 from harness.load.users import FlowFailed, load_config
-from harness.records import ERROR_KIND, SERVICE_MS, STATUS, USER_CLASS
+from harness.records import ERROR_KIND, SERVICE_MS, STATUS, USER_CLASS, ErrorKind
 from harness.scenario.flows import (
     SETUP_FLOW,
     TEMPLATE_NAME,
@@ -130,7 +130,7 @@ class FlowRun:
     def require(self, value: Any, what: str) -> Any:
         """`value`, or end the flow with error_kind `other` saying `what` was missing."""
         if value is None or value is _MISSING:
-            raise StepFailed("other", f"{what} found nothing")
+            raise StepFailed(ErrorKind.OTHER, f"{what} found nothing")
         return value
 
 
@@ -147,7 +147,7 @@ def flow(user: HttpUser | FastHttpUser, name: str, rules: KindRules | None = Non
     except StepFailed as failed:
         run.failure = (failed.kind, failed.message)
     except Exception as exc:
-        run.failure = ("other", f"{type(exc).__name__}: {exc}")
+        run.failure = (ErrorKind.OTHER, f"{type(exc).__name__}: {exc}")
         record_flow(run)
         raise
     record_flow(run)
@@ -286,8 +286,8 @@ class CompiledStep:
         for capture in self.captures:
             value = capture.take(response, body, cookies)
             if value is _MISSING:
-                run.fail("other", f"capture {capture.name} ({capture.spec}) found nothing in the response to "
-                                  f"{step.method} {step.row_name}")
+                run.fail(ErrorKind.OTHER, f"capture {capture.name} ({capture.spec}) found nothing in the response "
+                                          f"to {step.method} {step.row_name}")
             values[capture.name] = value
 
 

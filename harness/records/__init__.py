@@ -62,10 +62,6 @@ class Verdict(StrEnum):
     NOT_JUDGED = "not judged"       # a planned fault could not be applied: the flows say nothing about it
 
 
-# What a variant declares it is expected to show (`expect` in the scenario and the manifest).
-EXPECTATIONS: Final = (Verdict.PASS.value, Verdict.FAIL.value)
-
-
 class ErrorKind(StrEnum):
     """error_kind: the closed vocabulary the recorder fills in for a failed request or flow."""
 

@@ -20,6 +20,7 @@ from harness.records import (
     ABLATION_JSON,
     APPLY,
     FAULTS,
+    LATENCY_QUANTILES,
     MANIFEST,
     REMOVE,
     STATUS_NOT_JUDGED,
@@ -46,8 +47,12 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
 
 
-VerdictWord = Annotated[Literal["pass", "fail", "inconclusive", "not judged"], BeforeValidator(_verdict_word)]
-Expectation = Literal["pass", "fail"]
+VerdictValue = Literal["pass", "fail", "inconclusive", "not judged"]
+VerdictWord = Annotated[VerdictValue, BeforeValidator(_verdict_word)]
+Expectation = Literal["pass", "fail"]   # what a variant declares it is expected to show
+# Literals for the schemas and mypy; the words themselves are Verdict's, spelled once.
+assert set(VerdictValue.__args__) == set(Verdict)  # type: ignore[attr-defined]
+assert set(Expectation.__args__) == {Verdict.PASS, Verdict.FAIL}  # type: ignore[attr-defined]
 TextMap = Annotated[dict[str, str], BeforeValidator(_as_text_map)]
 RunStatus = Literal["running", "completed", "interrupted", "failed"]
 VariantStatus = Literal["pending", "starting", "running", "completed", "failed", "interrupted", "unknown",
@@ -96,6 +101,9 @@ class LatencyObjective(Block):
     flow: str | None = None
     request: str | None = None
     phase: str = Field("all", description='"all", "no_fault", "faults", "before", "after" or "stage:<name>"')
+
+
+assert set(LATENCY_QUANTILES) <= set(LatencyObjective.model_fields)  # objectives read each bound by its key
 
 
 class ManifestTarget(Target):
@@ -212,9 +220,6 @@ class Manifest(RunFile):
     watchdog: WatchdogEntry | None = None
     rollback_failed: list[str] = Field(default_factory=list, description="one line per fault proxy left dirty")
     error: str | None = None
-
-    def variant(self, name: str) -> VariantEntry:
-        return self.variants[name]
 
 
 # faults.jsonl --------------------------------------------------------------------------------------------

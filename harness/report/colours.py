@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from harness.records import ERROR_KINDS, Verdict
+from harness.records import ERROR_KINDS, ErrorKind, Verdict
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 KNOWN_VARIANTS = {"buggy": "#D55E00", "fixed": "#0072B2"}
@@ -30,4 +30,4 @@ def variant_colours(names: list[str]) -> dict[str, str]:
 
 
 def error_kind_colour(kind: str) -> str:
-    return ERROR_KIND_COLOURS.get(kind, ERROR_KIND_COLOURS["other"])
+    return ERROR_KIND_COLOURS.get(kind, ERROR_KIND_COLOURS[ErrorKind.OTHER])

@@ -169,3 +169,26 @@ def test_sweep_and_ablation_files_as_built_validate_against_their_published_sche
         assert [e.message for e in validator.iter_errors(document)] == [], name
     assert sweep["breaking_points"]["buggy"]["inconclusive_ms"] == [50]
     assert [e["variant"] for e in ablation["effects"]] == ["buggy+retry_backoff"]
+
+
+@pytest.mark.parametrize("module", ["harness/load/flows.py", "harness/report/colours.py",
+                                    "harness/analysis/synthetic.py", "harness/experiment/ablation.py"])
+def test_record_words_are_spelled_once_in_harness_records(module) -> None:
+    """Error kinds, column names and the charts folder come from harness.records, not a second spelling."""
+    import ast
+
+    from harness.records import CHARTS_DIR, SERVICE_MS, SESSION, ErrorKind
+
+    words = {*ErrorKind, SERVICE_MS, SESSION, CHARTS_DIR}
+    tree = ast.parse((Path(__file__).resolve().parents[2] / module).read_text())
+    spelled = [(node.lineno, node.value) for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and node.value in words]
+    assert spelled == []
+
+
+def test_verdict_literals_are_verdicts_words() -> None:
+    from harness import records
+    from harness.records.files import Expectation, VerdictValue
+
+    assert set(VerdictValue.__args__) == set(Verdict) and set(Expectation.__args__) == {Verdict.PASS, Verdict.FAIL}
+    assert not hasattr(records, "EXPECTATIONS") and not hasattr(Manifest, "variant")
