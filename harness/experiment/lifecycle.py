@@ -333,6 +333,9 @@ class VariantRun:
                 time.sleep(0.5)
             tally.update()
             progress.show(time.time() - t0, tally)  # less than the duration when --until-decided stopped it early
+        if self.timeline is not None:
+            self.timeline.stop()  # an apply still in flight as Locust exits ends here (or times out)...
+        self._raise_if_fault_failed()  # ...and one that failed late makes the variant not judged (DESIGN.md)
         if self.options.until_decided and self.manifest.variant(self.name).stopped is None:
             self._record_stop(duration, "max duration", self._decide(tally))
         for error in self.timeline.errors if self.timeline else []:

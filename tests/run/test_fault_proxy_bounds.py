@@ -184,3 +184,71 @@ def test_an_interrupted_run_that_could_not_roll_back_exits_3_and_does_not_claim_
     reset = subprocess.run([sys.executable, "-m", "harness", "reset", "--fault-proxy", external.url],
                            capture_output=True, text=True, timeout=60)
     assert reset.returncode == 0, reset.stderr
+
+
+LATE_FAULT = f"""
+[scenario]
+name = "late-fault"
+
+[load]
+locustfile = "{ROOT / "scenarios" / "login_users.py"}"
+users = 2
+spawn_rate = 2
+duration = "3s"
+
+[load.classes.WebUser]
+wait = [0.1, 0.3]
+
+[[faults]]
+proxy = "redis"
+at = "0s"
+type = "latency"
+attributes = {{ latency = 5 }}
+
+[[faults]]
+proxy = "redis"
+at = "1.5s"
+type = "latency"
+attributes = {{ latency = 10 }}
+
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+"""
+
+
+@pytest.mark.slow
+def test_a_fault_whose_apply_times_out_after_the_load_ended_leaves_its_variant_not_judged(
+        tmp_path: Path, external: object) -> None:
+    # The second fault's apply is sent to a suspended fault proxy at 1.5 s and times out (5 s) after Locust exits
+    # at about 3 s: the run must still see it failed, not judge the variant on a fault that never happened.
+    scenario = tmp_path / "late.toml"
+    scenario.write_text(LATE_FAULT)
+    out = tmp_path / "reports"
+    err_path = tmp_path / "run.err"
+    with open(err_path, "wb") as err:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out),
+                                "--fault-proxy", external.url], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    try:
+        wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
+        run_dir = next(out.iterdir())
+        journal = run_dir / "faults.jsonl"
+        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the first latency is applied")
+        external.process.signal(signal.SIGSTOP)
+        code = run.wait(ROLLBACK_BOUND_S + 90)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(5)
+        external.process.signal(signal.SIGCONT)
+    stderr = err_path.read_text()
+    assert "Traceback" not in stderr
+    assert [json.loads(line)["fault"] for line in journal.read_text().splitlines()] == [0], stderr[-3000:]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["variants"]["fixed"]["status"] == "not_judged", stderr[-3000:]
+    assert "fault 1" in manifest["variants"]["fixed"]["error"]
+    assert code == 3, stderr[-3000:]   # and the rollback of fault 0 could not reach the suspended proxy
+    reset = subprocess.run([sys.executable, "-m", "harness", "reset", "--fault-proxy", external.url],
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
