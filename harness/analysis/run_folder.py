@@ -59,6 +59,9 @@ class RunRecords:
     requests: pd.DataFrame
     fault_events: list[FaultEvent]
     problems: list[str] = field(default_factory=list)
+    # manifest.json as read from disk (None: missing or unreadable); `manifest` is its defaults when invalid
+    manifest_text: str | None = None
+    manifest_valid: bool = False
 
     def variant(self, name: str) -> VariantInfo:
         return next(v for v in self.variants if v.name == name)
@@ -72,11 +75,21 @@ def load_run(run_dir: Path) -> RunRecords:
     if not (run_dir / MANIFEST).exists() and not (run_dir / REQUESTS_DIR).exists():
         raise RecordsError(f"{run_dir}: not a run folder (neither {MANIFEST} nor {REQUESTS_DIR}/ is there)")
     problems: list[str] = []
+    before = len(problems)
     manifest = read_manifest(run_dir, problems)
+    valid = len(problems) == before
     requests = read_requests(run_dir, problems)
     variants = variants_of(manifest, requests, problems)
     events = read_fault_events(run_dir, manifest, variants, problems)
-    return RunRecords(run_dir, manifest, manifest.target, variants, requests, events, problems)
+    return RunRecords(run_dir, manifest, manifest.target, variants, requests, events, problems,
+                      manifest_text=text_or_none(run_dir / MANIFEST), manifest_valid=valid)
+
+
+def text_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
 
 
 def read_manifest(run_dir: Path, problems: list[str]) -> Manifest:

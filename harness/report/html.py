@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Set as AbstractSet
 from html import escape
 from typing import cast
 
 from harness.analysis.run_analysis import RunAnalysis, VariantResult
-from harness.records.files import dump
 from harness.report import fmt, text
 from harness.report.charts import Chart
 from harness.report.colours import VERDICT_COLOURS, variant_colours
@@ -215,5 +213,16 @@ def manifest_section(analysis: RunAnalysis) -> str:
     facts += [(f"variant {v.name}", f"profile {v.info.profile}, flags {v.info.flags}" if v.info.profile
                else "your own service (its command or url and env: manifest.json)") for v in analysis.variants]
     rows = [[escape(k), escape("–" if v in (None, "") else str(v))] for k, v in facts]
-    raw = escape(json.dumps(dump(m), indent=2))
-    return table(None, rows) + f"<details><summary>manifest.json</summary><pre>{raw}</pre></details>"
+    return table(None, rows) + manifest_file(analysis)
+
+
+def manifest_file(analysis: RunAnalysis) -> str:
+    """The file's own text: when it did not validate, the facts above are defaults, not what it says."""
+    records = analysis.records
+    if records.manifest_text is None:
+        return "<p class=muted>manifest.json: missing or unreadable; the facts above are defaults.</p>"
+    note = "" if records.manifest_valid else \
+        "<p class=muted>manifest.json did not validate (see the problems above); the facts above are defaults, " \
+        "and this is the file as read:</p>"
+    summary = "manifest.json" if records.manifest_valid else "manifest.json (did not validate)"
+    return f"{note}<details><summary>{summary}</summary><pre>{escape(records.manifest_text)}</pre></details>"

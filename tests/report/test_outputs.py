@@ -133,3 +133,21 @@ def test_a_run_file_from_a_newer_harness_is_refused_and_nothing_is_written(tmp_p
         assert exited.value.code == 2, err
         assert err.count("\n") == 1 and "schema_version 99" in err and "use a newer harness" in err
     assert not [p for p in (SUMMARY, SUMMARY_MD, JUNIT, REPORT_HTML) if (run_dir / p).exists()]
+
+
+def test_report_html_shows_the_manifest_as_read_not_defaults_when_it_does_not_validate(tmp_path):
+    """An invalid manifest.json is analysed with defaults; the HTML says so and shows the file's own text."""
+    from html import escape
+
+    from harness.analysis.synthetic import demo_variants, write_synthetic_run
+    from harness.records import MANIFEST
+    from harness.report import build_report
+
+    run_dir = write_synthetic_run(tmp_path / "run", demo_variants(), records=2_000)
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    text = json.dumps({**manifest, "target": {**manifest["target"], "minimum": "most"}}, indent=1)
+    (run_dir / MANIFEST).write_text(text)
+    build_report(run_dir)
+    html = (run_dir / REPORT_HTML).read_text()
+    assert "manifest.json did not validate" in html
+    assert f"<pre>{escape(text)}</pre>" in html
