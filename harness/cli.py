@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, RunStopped
 
 LOOPBACK_HOST = "127.0.0.1"
 
@@ -39,6 +39,9 @@ class OneLineErrors(click.Group):
         except KeyboardInterrupt:
             click.echo("harness: interrupted", err=True)
             sys.exit(130)
+        except RunStopped as exc:  # a SIGTERM that landed outside a variant's own handling
+            click.echo("harness: stopped by SIGTERM", err=True)
+            sys.exit(exc.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
 

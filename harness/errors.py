@@ -7,6 +7,8 @@ HarnessError
  ├── FaultNotApplied   (exit 1) the fault proxy refused a planned fault: that variant is not judged
  └── RecordsError      (exit 1) a run folder whose records cannot be read
       └── NewerSchema  (exit 2) a file written by a newer harness (its schema_version is above ours)
+
+RunStopped (a BaseException, like KeyboardInterrupt; exit 143) SIGTERM during `harness run`
 """
 
 from __future__ import annotations
@@ -50,3 +52,10 @@ class NewerSchema(RecordsError):
     """A run file whose schema_version is newer than this harness reads: refused, never read as defaults."""
 
     exit_code = 2
+
+
+class RunStopped(BaseException):
+    """SIGTERM: stop like a Ctrl-C, with exit code 143. Not a HarnessError: nothing that handles errors may
+    swallow it, only the places that handle a Ctrl-C."""
+
+    exit_code = 143

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from harness.analysis.live_tally import LiveTally
-from harness.errors import BadInput, FaultNotApplied, HarnessError, StackError
+from harness.errors import BadInput, FaultNotApplied, HarnessError, RunStopped, StackError
 from harness.experiment.live import LiveProgress
 from harness.experiment.manifest import ManifestFile, build_manifest, new_run_dir, proxy_kind, utc_iso
 from harness.experiment.options import RunOptions, apply_overrides, check_service_targets, ensure_loopback
@@ -48,12 +48,6 @@ def _import_record_readers() -> None:
     from harness.analysis import block_sequence  # noqa: F401
 
 
-class RunStopped(BaseException):
-    """SIGTERM: stop like a Ctrl-C, with exit code 143."""
-
-    exit_code = 143
-
-
 def sentinel_settings(scenario: Scenario) -> Any:
     """[redis] topology = "sentinel" as the stack takes it; None for the single Redis."""
     redis = scenario.redis
@@ -70,14 +64,15 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def sigint_ignored() -> Iterator[None]:
-    """Ctrl-C is ignored inside the block; after it, the handler in place before is back, whatever it was
-    (a host program's, pytest's), not Python's default."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def stop_signals_ignored() -> Iterator[None]:
+    """Ctrl-C and SIGTERM are ignored inside the block (the fast teardown must finish, whichever came again);
+    after it, the handlers in place before are back, whatever they were (a host program's, pytest's)."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @dataclass
@@ -386,7 +381,7 @@ class VariantRun:
         try:
             self._rollback_and_stop(fast=False)
         except (KeyboardInterrupt, RunStopped):
-            with sigint_ignored():
+            with stop_signals_ignored():
                 self._rollback_and_stop(fast=True)
             raise
 

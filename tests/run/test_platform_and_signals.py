@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from harness.experiment.lifecycle import Experiment, sigint_ignored
+import click
+import pytest
+
+from harness.cli import OneLineErrors
+from harness.errors import RunStopped
+from harness.experiment.lifecycle import Experiment, stop_signals_ignored
 from harness.experiment.options import RunOptions
 from harness.stack.procs import free_port, pid_alive, platform_gaps
 from tests.waiting import wait_until
@@ -22,15 +27,39 @@ def _mine(signum: int, frame: FrameType | None) -> None:
     """A host program's own handler (pytest's, an application's)."""
 
 
-def test_after_ignoring_ctrl_c_the_handler_in_place_before_is_back() -> None:
-    previous = signal.signal(signal.SIGINT, _mine)
+def test_after_ignoring_ctrl_c_and_sigterm_the_handlers_in_place_before_are_back() -> None:
+    calls: list[int] = []
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        calls.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    mine = {s: signal.getsignal(s) for s in previous}
     try:
-        with sigint_ignored():
-            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-            os.kill(os.getpid(), signal.SIGINT)   # ignored: no KeyboardInterrupt, no call to _mine
-        assert signal.getsignal(signal.SIGINT) is _mine
+        with stop_signals_ignored():   # the fast teardown after a second Ctrl-C, or a SIGTERM after a Ctrl-C
+            for signum in previous:
+                assert signal.getsignal(signum) is signal.SIG_IGN
+                os.kill(os.getpid(), signum)   # ignored: no KeyboardInterrupt, no RunStopped, no handler call
+        assert calls == []
+        assert {s: signal.getsignal(s) for s in previous} == mine
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def test_a_sigterm_outside_a_variant_is_one_line_and_exit_143(capsys: pytest.CaptureFixture[str]) -> None:
+    @click.group(cls=OneLineErrors)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def stopped() -> None:
+        raise RunStopped()   # what lifecycle's SIGTERM handler raises, wherever the signal lands
+
+    with pytest.raises(SystemExit) as caught:
+        group.main(["stopped"], prog_name="harness")
+    assert caught.value.code == 143
+    assert capsys.readouterr().err == "harness: stopped by SIGTERM\n"
 
 
 def test_a_run_gives_back_the_sigterm_and_sigint_handlers_it_found(tmp_path: Path) -> None:
