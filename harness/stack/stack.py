@@ -103,6 +103,16 @@ class Stack:
                 self.edge_url = f"{parts.scheme}://{listen}{parts.path.rstrip('/')}"
             else:
                 self.edge_url = self.service_url
+        except BadInput:
+            self.stop()
+            raise
+        except HarnessError as exc:
+            self.stop()
+            if isinstance(exc, StackError):
+                raise
+            # Say a server at the URL that is not a fault proxy, or one that refused a proxy: the stack did not
+            # start, exit 3 (DESIGN.md), whatever part of it said no.
+            raise StackError(str(exc)) from exc
         except BaseException:
             self.stop()
             raise

@@ -3,10 +3,13 @@ platform without a Linux-only guarantee is told so."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -73,6 +76,34 @@ def test_a_run_gives_back_the_sigterm_and_sigint_handlers_it_found(tmp_path: Pat
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class NotAFaultProxy(http.server.BaseHTTPRequestHandler):
+    """Some other HTTP server: every path is 404, as a web app's would be."""
+
+    def do_GET(self) -> None:
+        self.send_error(404)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_url_that_is_not_a_fault_proxy_is_a_stack_that_did_not_start(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotAFaultProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        options = RunOptions(scenario_path=SCENARIO, fault_proxy=f"http://127.0.0.1:{server.server_address[1]}",
+                             out=tmp_path / "reports", duration_s=5.0)
+        experiment = Experiment(options)
+        assert experiment.run() == 3   # DESIGN.md: a stack that does not start; was 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert experiment.run_dir is not None
+    error = json.loads((experiment.run_dir / "manifest.json").read_text())["error"]
+    assert "fault proxy refused to get its version" in error
 
 
 def test_a_zombie_counts_as_gone_and_a_running_process_as_alive() -> None:
