@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.analysis.stats import compare_rates, rate_from_counts
+from harness.analysis.stats import RateEstimate, compare_rates, rate_from_counts
 from harness.errors import BadInput
 from harness.files import write_atomic
 from harness.records import ABLATION_JSON, CHARTS_DIR, SUMMARY
@@ -103,10 +103,16 @@ def with_ablation(scenario: Scenario, only: list[str] | None = None) -> Scenario
     return scenario.model_copy(update={"variants": steps})
 
 
-def _estimate(summary: Summary, name: str) -> Any:
+def _estimate(summary: Summary, name: str) -> RateEstimate:
+    """The step's rate on its effective flows (flows / design effect), as the run's own comparisons count them:
+    bursty failures are fewer independent pieces of evidence than their count, so raw counts overclaim."""
     variant = summary.variants.get(name)
     flow = variant.target_flow if variant is not None else RateBlock()
-    return rate_from_counts(flow.successes, flow.flows, summary.target.confidence)
+    estimate = rate_from_counts(flow.successes, flow.flows, summary.target.confidence)
+    effective = variant.correlation.effective_flows if variant is not None and variant.correlation else None
+    if effective is None or not estimate.n:
+        return estimate
+    return dataclasses.replace(estimate, n=effective, successes=(estimate.rate or 0.0) * effective)
 
 
 def ablation_effects(summary: Summary) -> dict[str, Any]:

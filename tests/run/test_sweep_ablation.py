@@ -121,6 +121,25 @@ def test_ablation_effect_is_the_success_rate_change_with_an_interval() -> None:
     assert off["effect"] == pytest.approx(-0.28) and off["ci_high"] < 0
 
 
+def test_a_bursty_ablation_step_is_judged_on_its_effective_flows_not_its_count() -> None:
+    """The same counts are significant as independent flows, not when the summary says bursts leave 50 flows'
+    worth of evidence (design effect 20), as the run's own before/after comparison counts them."""
+    def flow(successes: int, effective: float | None = None) -> dict:
+        entry: dict = {"target_flow": {"successes": successes, "flows": 1000}}
+        return entry if effective is None else entry | {"correlation": {"effective_flows": effective}}
+
+    def step(**variants: dict) -> dict:
+        summary = {"target": {"metric": "login", "confidence": 0.95}, "variant_order": ["buggy", "buggy+x"],
+                   "variants": {"buggy": variants["buggy"], "buggy+x": variants["on"]}}
+        return ablation_effects(Summary.model_validate(summary))["effects"][0]
+
+    independent = step(buggy=flow(950), on=flow(975))
+    bursty = step(buggy=flow(950, 50.0), on=flow(975, 50.0))
+    assert independent["effect"] == pytest.approx(bursty["effect"]) == pytest.approx(0.025)
+    assert independent["significant"] and not bursty["significant"]
+    assert bursty["ci_low"] < 0 < bursty["ci_high"]
+
+
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=300,
                           stdin=subprocess.DEVNULL)
