@@ -111,14 +111,19 @@ def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
     levels = levels_of(options)
     apply_overrides(scenario, options.run)  # refuse a bad --variants before any level starts
     sweep_dir = options.run.out / f"sweep-{scenario.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    planned = []
+    for level in levels:
+        leveled = with_arrival_rate(with_redis_latency(scenario, level.latency_ms, level.jitter_ms), level.rate)
+        experiment = Experiment(_level_options(options.run, options.scenario_path, leveled, level, sweep_dir),
+                                console=console)
+        experiment.prepare()  # every level is checked before the first starts: a late refusal ran nothing
+        planned.append((level, experiment))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     worst = 0
-    for level in levels:
+    for level, experiment in planned:
         console.rule(f"sweep {scenario.name}: {level.name}")
-        leveled = with_arrival_rate(with_redis_latency(scenario, level.latency_ms, level.jitter_ms), level.rate)
-        run_options = _level_options(options.run, options.scenario_path, leveled, level, sweep_dir)
-        code = Experiment(run_options, console=console).run()
+        code = experiment.run()
         if code not in (0, 1):   # 1 only says a verdict differed from its expectation: part of the answer
             worst = code
         run_dir = max(sweep_dir.glob(f"{level.name}-*"), key=lambda p: p.stat().st_mtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,14 @@ def test_unusable_fault_proxy_url_is_refused_before_anything_starts(tmp_path: Pa
 ])
 def test_reset_refuses_an_unusable_fault_proxy_url(url: str, expected: str) -> None:
     assert_refused_in_one_line(run_cli("reset", "--fault-proxy", url, "--allow-remote"), expected)
+
+
+def test_a_sweep_level_refused_late_is_refused_before_the_first_level_runs(tmp_path: Path) -> None:
+    # Ten million users need more open files than any limit this process can raise itself to (Linux caps it
+    # near a million): that level is refused, and the 5-user level before it must not have run.
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] == resource.RLIM_INFINITY:
+        pytest.skip("no open-file limit here: nothing is refused")
+    assert_refused_in_one_line(run_cli("sweep", str(SCENARIOS / "mobile-latency.toml"), "--out", str(tmp_path),
+                                       "--latency", "0", "--users", "5,10000000", "--duration", "1"),
+                               "open-file limit here")
+    assert not any(tmp_path.iterdir())
