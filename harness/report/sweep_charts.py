@@ -29,36 +29,46 @@ class SweepAxis:
 
     x: str                     # the level field on the x axis
     label: str
-    panel_by: str              # the other level field: one panel per value
-    panel_title: Callable[[Any], str]
-    # (summary, variant, panel value) -> where the variant breaks on the x axis and its legend text, if it does
-    breaking_point: Callable[[dict[str, Any], str, Any], tuple[float, str] | None]
+    panel_by: tuple[str, ...]  # the other level field, the first one the rows carry: one panel per value
+    panel_title: Callable[[str, Any], str]   # (panel field, value) -> the title's tail
+    # (summary, variant, panel field, value) -> where the variant breaks on the x axis and its legend text, if it does
+    breaking_point: Callable[[dict[str, Any], str, str, Any], tuple[float, str] | None]
     symlog: bool = False
 
+    def panel_field(self, rows: list[dict[str, Any]]) -> str:
+        return next((f for f in self.panel_by if any(r.get(f) is not None for r in rows)), self.panel_by[-1])
 
-def _latency_breaking_point(summary: dict[str, Any], variant: str, users: Any) -> tuple[float, str] | None:
-    point = summary["breaking_points"].get(variant if users is None else f"{variant} @ {users} users")
+
+def _load_level(field: str, value: Any) -> str:
+    """A load level as sweep.json's breaking-point keys spell it (an --arrival-rate sweep: flows/s)."""
+    return f"{value} flows/s" if field == "arrival_rate" else f"{value} users"
+
+
+def _latency_breaking_point(summary: dict[str, Any], variant: str, field: str,
+                            load: Any) -> tuple[float, str] | None:
+    point = summary["breaking_points"].get(variant if load is None else f"{variant} @ {_load_level(field, load)}")
     if not point or point["breaks_at_ms"] is None:
         return None
     return point["breaks_at_ms"], f"{variant} breaks at {point['breaks_at_ms']} ms"
 
 
-def _load_breaking_point(summary: dict[str, Any], variant: str, latency: Any) -> tuple[float, str] | None:
+def _load_breaking_point(summary: dict[str, Any], variant: str, _field: str,
+                         latency: Any) -> tuple[float, str] | None:
     point = (summary.get("load_breaking_points") or {}).get(f"{variant} @ {latency} ms")
     if not point or point["breaks_at"] is None:
         return None
     return point["breaks_at"], f"{variant} breaks at {point['breaks_at']:,}"
 
 
-def _latency_title(latency: Any) -> str:
+def _latency_title(_field: str, latency: Any) -> str:
     return "" if latency is None else f", Redis latency {latency} ms"
 
 
-LATENCY_AXIS = SweepAxis("latency_ms", "Redis latency added (ms, symlog scale)", "users",
-                         lambda users: "" if users is None else f", {users} users", _latency_breaking_point,
-                         symlog=True)
+LATENCY_AXIS = SweepAxis("latency_ms", "Redis latency added (ms, symlog scale)", ("arrival_rate", "users"),
+                         lambda field, load: "" if load is None else f", {_load_level(field, load)}",
+                         _latency_breaking_point, symlog=True)
 LOAD_AXES = {
-    axis: SweepAxis(axis, label, "latency_ms", _latency_title, _load_breaking_point)
+    axis: SweepAxis(axis, label, ("latency_ms",), _latency_title, _load_breaking_point)
     for axis, label in (("users", "concurrent users"), ("arrival_rate", "arrival rate (flows/s, open model)"))
 }
 
@@ -78,24 +88,25 @@ def sweep_chart(summary: dict[str, Any], axis: SweepAxis) -> bytes:
 
 
 def sweep_figure(summary: dict[str, Any], axis: SweepAxis) -> Figure:
-    """One panel per value of `axis.panel_by`, side by side; variants coloured in the run's order."""
+    """One panel per value of the axis' panel field, side by side; variants coloured in the run's order."""
     rows = [r for r in summary["levels"] if r["success_rate"] is not None]
-    panels = sorted({r[axis.panel_by] for r in rows}, key=lambda v: -1 if v is None else v) or [None]
+    field = axis.panel_field(rows)
+    panels = sorted({r.get(field) for r in rows}, key=lambda v: -1 if v is None else v) or [None]
     colours = variant_colours(list(dict.fromkeys(r["variant"] for r in rows)))
     fig = Figure(figsize=(6.5 * len(panels), 4.4))
     for index, value in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), index + 1)
-        _sweep_panel(ax, summary, [r for r in rows if r[axis.panel_by] == value], axis, value, colours)
+        _sweep_panel(ax, summary, [r for r in rows if r.get(field) == value], axis, (field, value), colours)
     return fig
 
 
-def _sweep_panel(ax: Axes, summary: dict[str, Any], rows: list[dict[str, Any]], axis: SweepAxis, panel: Any,
-                 colours: dict[str, str]) -> None:
+def _sweep_panel(ax: Axes, summary: dict[str, Any], rows: list[dict[str, Any]], axis: SweepAxis,
+                 panel: tuple[str, Any], colours: dict[str, str]) -> None:
     for variant, colour in colours.items():
         series = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r[axis.x])
         if series:
             _plot_series(ax, series, axis.x, variant, colour)
-            point = axis.breaking_point(summary, variant, panel)
+            point = axis.breaking_point(summary, variant, *panel)
             if point is not None:  # named in the legend, not on the plot, where a label would cover data points
                 ax.axvline(point[0], color=colour, ls=":", lw=1.4, label=point[1])
     target = summary["target"]["minimum"]
@@ -110,7 +121,7 @@ def _sweep_panel(ax: Axes, summary: dict[str, Any], rows: list[dict[str, Any]], 
     ax.set_xlabel(axis.label)
     ax.set_ylabel(f"{summary['target']['metric']} flow success rate")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title(f"{summary['scenario']}{axis.panel_title(panel)}")
+    ax.set_title(f"{summary['scenario']}{axis.panel_title(*panel)}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=9)
 

@@ -50,3 +50,20 @@ def test_both_sweep_charts_render_as_png():
     """The two entry points the sweep writes its charts with return PNG bytes."""
     assert dose_response_chart(_summary()).startswith(PNG)
     assert load_response_chart(_summary(), "users").startswith(PNG)
+
+
+def test_an_arrival_rate_sweep_draws_one_panel_per_rate_with_its_own_breaking_point():
+    """Rows carry arrival_rate (users None): a panel per rate, each series one rate's points, and the break
+    looked up under sweep.json's `<variant> @ <rate> flows/s` key."""
+    levels = [{**_row("buggy", 0, latency, rate, verdict), "users": None, "arrival_rate": arrival}
+              for arrival, latency, rate, verdict in ((20, 0, 0.999, "pass"), (20, 200, 0.995, "pass"),
+                                                      (50, 0, 0.995, "pass"), (50, 200, 0.9, "fail"))]
+    summary = {"scenario": "sweep-test", "target": {"metric": "login", "minimum": 0.99}, "levels": levels,
+               "breaking_points": {"buggy @ 50 flows/s": {"breaks_at_ms": 200}}}
+    figure = sweep_figure(summary, LATENCY_AXIS)
+    assert [ax.get_title() for ax in figure.axes] == ["sweep-test, 20 flows/s", "sweep-test, 50 flows/s"]
+    series = [sorted(bars.lines[0].get_ydata()) for ax in figure.axes for bars in ax.containers
+              if bars.get_label() == "buggy"]
+    assert series == [[0.995, 0.999], [0.9, 0.995]]
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in figure.axes]
+    assert not any("breaks" in text for text in legends[0]) and "buggy breaks at 200 ms" in legends[1]
