@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from harness.errors import HarnessError, RunStopped
+from harness.experiment.repeat import MAX_REPEAT
 
 LOOPBACK_HOST = "127.0.0.1"
 
@@ -94,7 +95,7 @@ def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--ablate", is_flag=True,
               help="Turn each fix on from buggy and off from fixed, one at a time, and report each one's effect.")
 @click.option("--ablate-flags", help="With --ablate: only these flags (comma-separated).")
-@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 100),
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, MAX_REPEAT),
               help="Run every variant this many times, each on a fresh stack; judge over the replicates.")
 def run(scenario: Path, duration: float | None, users: int | None, spawn_rate: float | None, variants: str | None,
         fault_proxy: str, workers: int, out: Path, seed: int | None, allow_remote: bool,

@@ -227,9 +227,11 @@ class VariantRun:
                                    "(Ctrl-C again to stop at once)")
             raise
         finally:
-            self._teardown()
-            entry.ended_at = utc_iso()
-            self.manifest.save()
+            try:
+                self._teardown()
+            finally:  # a teardown cut short (a second Ctrl-C) still records when the variant ended
+                entry.ended_at = utc_iso()
+                self.manifest.save()
 
     @property
     def log_dir(self) -> Path:
@@ -299,7 +301,8 @@ class VariantRun:
             flows=load.flows_spec(options.expect_workers or options.workers),
             open_model=locust_open_model(load, options.expect_workers or options.workers, self.scenario.target.metric),
             stages=stages_json(load))
-        self.locust = LocustRun(plan).start()
+        self.locust = LocustRun(plan)  # held before it starts: a stop mid-start still stops what did start
+        self.locust.start()
         return self.locust.wait_started()
 
     def _start_faults(self, t0: float) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.errors import BadInput
 from harness.experiment.options import RunOptions
 from harness.load.open_model import open_model_entry
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, MANIFEST, REQUESTS_DIR
@@ -34,6 +35,11 @@ def utc_iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat(timespec="seconds")
 
 
+def out_refused(out: Path, exc: OSError) -> str:
+    """One line for an --out folder that cannot be created or written to."""
+    return f"--out: cannot create a run folder in {str(out)!r}: {exc.strerror or exc}; give a writable folder"
+
+
 def new_run_dir(out: Path, scenario_name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out / f"{scenario_name}-{stamp}"
@@ -41,8 +47,11 @@ def new_run_dir(out: Path, scenario_name: str) -> Path:
     while run_dir.exists():
         suffix += 1
         run_dir = out / f"{scenario_name}-{stamp}-{suffix}"
-    for sub in (REQUESTS_DIR, LOCUST_DIR, LOGS_DIR):
-        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    try:
+        for sub in (REQUESTS_DIR, LOCUST_DIR, LOGS_DIR):
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(out_refused(out, exc)) from None
     (run_dir / FAULTS).touch()  # empty until a fault is applied: the report never shades a fault that was not
     return run_dir
 

@@ -6,15 +6,20 @@ says why and how they are judged together), so the run life cycle, records and r
 
 from __future__ import annotations
 
-from harness.analysis.replicates import SEPARATOR, replicate_order
-from harness.errors import BadInput
-from harness.scenario import Scenario
+from typing import TYPE_CHECKING
 
-MAX_REPEAT = 100
+from harness.errors import BadInput
+
+if TYPE_CHECKING:  # the CLI imports MAX_REPEAT at start: the scenario model and analysis load only when used
+    from harness.scenario import Scenario
+
+MAX_REPEAT = 100   # --repeat's upper bound
 
 
 def with_replicates(scenario: Scenario, repeat: int, chosen: list[str] | None = None) -> Scenario:
     """The scenario with each (chosen) variant replaced by `repeat` replicates, in round order."""
+    from harness.analysis.replicates import SEPARATOR, replicate_order
+
     if chosen:
         unknown = [v for v in chosen if v not in scenario.variants]
         if unknown:

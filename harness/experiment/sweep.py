@@ -16,6 +16,7 @@ from rich.console import Console
 
 from harness.errors import BadInput
 from harness.experiment.lifecycle import Experiment
+from harness.experiment.manifest import out_refused
 from harness.experiment.options import RunOptions, apply_overrides
 from harness.files import write_atomic
 from harness.records import SUMMARY, SWEEP_JSON, Verdict
@@ -118,7 +119,10 @@ def run_sweep(options: SweepOptions, console: Console | None = None) -> int:
                                 console=console)
         experiment.prepare()  # every level is checked before the first starts: a late refusal ran nothing
         planned.append((level, experiment))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(out_refused(options.run.out, exc)) from None
     rows: list[dict[str, Any]] = []
     worst = 0
     for level, experiment in planned:

@@ -25,7 +25,6 @@ from harness.errors import BadInput, HarnessError, StackError
 CALL_TIMEOUT_S = 5.0       # one API call: no answer within this is "not answering"
 CONNECT_TIMEOUT_S = 2.0
 ROLLBACK_BOUND_S = 10.0    # all undo calls of a variant's teardown together (faults, then proxies), docs/safety.md
-API_TIMEOUT_S = CALL_TIMEOUT_S  # the name older code and tests know
 
 
 class FaultProxyError(HarnessError):
@@ -145,11 +144,6 @@ class FaultProxyClient:
 
     def remove_toxic(self, proxy: str, name: str) -> None:
         self._request(f"remove toxic {name} from {proxy}", "DELETE", f"{_proxy_path(proxy)}/toxics/{quote(name)}")
-
-    def toxic_names(self, proxy: str) -> list[str]:
-        response = self._request(f"list toxics of {proxy}", "GET", _proxy_path(proxy) + "/toxics")
-        assert response is not None
-        return [toxic["name"] for toxic in response.json()]
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         self._request(f"{'enable' if enabled else 'disable'} {proxy}", "POST", _proxy_path(proxy),

@@ -163,3 +163,12 @@ def test_a_sweep_level_refused_late_is_refused_before_the_first_level_runs(tmp_p
                                        "--latency", "0", "--users", "5,10000000", "--duration", "1"),
                                "open-file limit here")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [["run"], ["sweep", "--latency", "0"]])
+def test_an_out_folder_that_cannot_be_created_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")   # a folder cannot be made under a file, even by root (permissions would not stop root)
+    result = run_cli(command[0], str(SCENARIOS / "mobile-latency.toml"), "--out", str(blocker / "reports"),
+                     *command[1:])
+    assert_refused_in_one_line(result, "--out: cannot create a run folder in")
