@@ -242,8 +242,15 @@ class SentinelTopology:
         return self._tmp.name
 
     def _run(self, action: Callable[[], object]) -> object:
+        """`action` on the topology's own thread. A wait past the bound is a StackError, which a rollback
+        reports and goes on from, not a bare TimeoutError that would cut the teardown short."""
         assert self._starter is not None
-        return self._starter.submit(action).result(timeout=_CALL_TIMEOUT_S * 3)
+        timeout_s = _CALL_TIMEOUT_S * 3
+        try:
+            return self._starter.submit(action).result(timeout=timeout_s)
+        except TimeoutError:
+            raise StackError(f"a Sentinel topology step did not finish within {timeout_s:.0f} s; "
+                             f"logs in {self.log_dir}") from None
 
     def _note_pid(self, process: ManagedProcess | None) -> None:
         if process is not None and process.pid is not None:

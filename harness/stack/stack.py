@@ -164,9 +164,10 @@ class Stack:
         # An external fault proxy (docker-compose): take over a proxy of that name, keeping its port, and
         # put the original back at stop. In another container, listen on every interface so we can reach it.
         original = self.client.proxy_config(name)
-        if original is not None:
-            self.replaced_proxies[name] = original
-        self.created_proxies.append(name)
+        if name not in self.created_proxies:  # a retry (a Sentinel data node on another port) finds our own
+            if original is not None:
+                self.replaced_proxies[name] = original
+            self.created_proxies.append(name)
         self._save_state()  # before the change, so a watchdog knows what to undo if we die during it
         port = original["listen"].rpartition(":")[2] if original else "0"
         listen_host = "127.0.0.1" if self.bind_host == "127.0.0.1" else "0.0.0.0"
