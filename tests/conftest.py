@@ -11,6 +11,7 @@ worker writes the ids of the judged tests it collected to a file the controller'
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,15 @@ from typing import Any
 import pytest
 
 JUDGED_UNIT = "judged tests, one at a time"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the runs the tests start. A suite started in the background by a non-interactive shell
+    (`nohup make test &` in a CI script) inherits SIGINT ignored, an ignored signal stays ignored across
+    exec, and the tests that press Ctrl-C on a `harness run` would wait for a stop that never comes. A
+    handler, unlike SIG_IGN, is reset to the default in every child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
