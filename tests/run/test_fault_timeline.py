@@ -66,7 +66,10 @@ def test_a_down_fault_disables_its_proxy_while_it_lasts(proxy: ServerProcess, tm
     line = timeline(proxy, tmp_path, [Fault(proxy="edge", down=True, at=0.0, duration=30)])
     line.start(time.time())
     edge = f"{proxy.url}/proxies/edge"
-    wait_until(lambda: httpx.get(edge, timeout=5).json()["enabled"] is False, 10, "edge disabled")
+    # The timeline journals a step once the fault proxy has answered it, so the proxy can be seen disabled a
+    # moment before its journal line is written (a fresh-clone CI run read an empty journal): wait for both.
+    wait_until(lambda: httpx.get(edge, timeout=5).json()["enabled"] is False
+               and journal_rows(tmp_path / "faults.jsonl"), 10, "edge disabled and journaled")
     assert journal_rows(tmp_path / "faults.jsonl")[0]["type"] == "down"
     assert line.rollback() == []    # stopped long before its end: the rollback re-enables it
     assert httpx.get(edge, timeout=5).json()["enabled"] is True
