@@ -4,6 +4,7 @@ and a run that could not roll back says so in one line with the `harness reset` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -101,11 +102,14 @@ def test_a_refusal_is_a_fault_proxy_error_with_its_answer(external: object) -> N
     assert client.proxy_config("nowhere") is None
 
 
-@pytest.mark.slow
-def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_reset_line(
-        tmp_path: Path, external: object) -> None:
-    scenario = tmp_path / "stalled.toml"
-    scenario.write_text(SCENARIO)
+@contextlib.contextmanager
+def suspended_after_first_fault(tmp_path: Path, external: object, scenario_text: str,
+                                name: str = "stalled") -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
+    """A `harness run` on the external fault proxy, which is suspended (SIGSTOP) once the run's first fault is
+    journaled; yields the run, its folder and its stderr file. The run is killed if still alive at the end of
+    the block, and the proxy woken again."""
+    scenario = tmp_path / f"{name}.toml"
+    scenario.write_text(scenario_text)
     out = tmp_path / "reports"
     err_path = tmp_path / "run.err"
     with open(err_path, "wb") as err:
@@ -116,17 +120,25 @@ def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_
         wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
         run_dir = next(out.iterdir())
         journal = run_dir / "faults.jsonl"
-        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the latency is applied")
+        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the first fault is applied")
         external.process.signal(signal.SIGSTOP)
+        yield run, run_dir, err_path
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(5)
+        external.process.signal(signal.SIGCONT)
+
+
+@pytest.mark.slow
+def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_reset_line(
+        tmp_path: Path, external: object) -> None:
+    with suspended_after_first_fault(tmp_path, external, SCENARIO) as (run, run_dir, err_path):
         stopped_at = time.monotonic()
         # Locust stops at the end of the load (about DURATION_S), the rollback waits ROLLBACK_BOUND_S at most,
         # then the service, Redis and the report; generous for a busy 2-core machine, finite without the bound.
         code = run.wait(DURATION_S + ROLLBACK_BOUND_S + 90)
         took = time.monotonic() - stopped_at
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(5)
     stderr = err_path.read_text()
     assert code == 3, stderr[-3000:]
     assert "Traceback" not in stderr
@@ -140,7 +152,6 @@ def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_
     assert took < DURATION_S + ROLLBACK_BOUND_S + 90
 
     # Awake again, it may still carry out requests that were sent before their timeout: only a reset is sure.
-    external.process.signal(signal.SIGCONT)
     reset = subprocess.run([sys.executable, "-m", "harness", "reset", "--fault-proxy", external.url],
                            capture_output=True, text=True, timeout=60)
     assert reset.returncode == 0, reset.stderr
@@ -152,27 +163,9 @@ def test_a_run_whose_fault_proxy_stops_answering_ends_within_the_bound_with_the_
 @pytest.mark.slow
 def test_an_interrupted_run_that_could_not_roll_back_exits_3_and_does_not_claim_it_did(
         tmp_path: Path, external: object) -> None:
-    scenario = tmp_path / "stalled.toml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / "reports"
-    err_path = tmp_path / "run.err"
-    with open(err_path, "wb") as err:
-        run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out),
-                                "--fault-proxy", external.url], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-    try:
-        wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
-        run_dir = next(out.iterdir())
-        journal = run_dir / "faults.jsonl"
-        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the latency is applied")
-        external.process.signal(signal.SIGSTOP)
+    with suspended_after_first_fault(tmp_path, external, SCENARIO) as (run, run_dir, err_path):
         run.send_signal(signal.SIGINT)   # one Ctrl-C: the clean path, whose rollback cannot reach the proxy
         code = run.wait(ROLLBACK_BOUND_S + 90)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(5)
-        external.process.signal(signal.SIGCONT)
     stderr = err_path.read_text()
     assert code == 3, stderr[-3000:]
     assert "Traceback" not in stderr
@@ -222,26 +215,9 @@ def test_a_fault_whose_apply_times_out_after_the_load_ended_leaves_its_variant_n
         tmp_path: Path, external: object) -> None:
     # The second fault's apply is sent to a suspended fault proxy at 1.5 s and times out (5 s) after Locust exits
     # at about 3 s: the run must still see it failed, not judge the variant on a fault that never happened.
-    scenario = tmp_path / "late.toml"
-    scenario.write_text(LATE_FAULT)
-    out = tmp_path / "reports"
-    err_path = tmp_path / "run.err"
-    with open(err_path, "wb") as err:
-        run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out),
-                                "--fault-proxy", external.url], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-    try:
-        wait_until(lambda: out.exists() and any(out.iterdir()), 30, "the run folder exists")
-        run_dir = next(out.iterdir())
-        journal = run_dir / "faults.jsonl"
-        wait_until(lambda: journal.exists() and journal.read_text().strip(), 90, "the first latency is applied")
-        external.process.signal(signal.SIGSTOP)
+    with suspended_after_first_fault(tmp_path, external, LATE_FAULT, "late") as (run, run_dir, err_path):
         code = run.wait(ROLLBACK_BOUND_S + 90)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(5)
-        external.process.signal(signal.SIGCONT)
+    journal = run_dir / "faults.jsonl"
     stderr = err_path.read_text()
     assert "Traceback" not in stderr
     assert [json.loads(line)["fault"] for line in journal.read_text().splitlines()] == [0], stderr[-3000:]
