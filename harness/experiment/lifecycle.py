@@ -274,8 +274,7 @@ class VariantRun:
                          redis_listen=scenario.redis.listen,
                          **service_settings(scenario.service_for(self.name), self.options.scenario_path.parent),
                          sentinel=sentinel_settings(scenario))
-        self.stack = Stack(spec)
-        self.stack.start()
+        self.stack = Stack(spec).start()   # a stack that fails to start stops what it started, within the bound
         self.manifest.data.fault_proxy.url = self.stack.fault_proxy_url
         service = self.manifest.variant(self.name).service
         if service is not None:
@@ -381,27 +380,28 @@ class VariantRun:
         self.console.print(f"[yellow]warning[/]: {message}")
 
     def _teardown(self) -> None:
-        try:
-            self._rollback_and_stop(fast=False)
-        except (KeyboardInterrupt, RunStopped):
-            with stop_signals_ignored():
-                self._rollback_and_stop(fast=True)
-            raise
-
-    def _rollback_and_stop(self, fast: bool) -> None:
-        """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack. Every
-        fault proxy call in here waits its timeout at most, all of them together ROLLBACK_BOUND_S."""
+        """Every fault proxy call in here waits its timeout at most, all of them together ROLLBACK_BOUND_S: a
+        Ctrl-C during the rollback finishes it fast, on what is left of the same bound."""
         from harness.stack.fault_client import ROLLBACK_BOUND_S
 
         client = self.stack.client if self.stack is not None else None
-        failures: list[str] = []
         with client.bounded(ROLLBACK_BOUND_S) if client is not None else contextlib.nullcontext():
-            if self.timeline is not None:
-                failures += self.timeline.rollback()
-            if self.locust is not None:
-                self.locust.kill() if fast else self.locust.stop()
-            if self.stack is not None:
-                failures += self.stack.stop(fast=fast)
+            try:
+                self._rollback_and_stop(fast=False)
+            except (KeyboardInterrupt, RunStopped):
+                with stop_signals_ignored():
+                    self._rollback_and_stop(fast=True)
+                raise
+
+    def _rollback_and_stop(self, fast: bool) -> None:
+        """Faults first (while the proxy still runs), then Locust (it flushes records), then the stack."""
+        failures: list[str] = []
+        if self.timeline is not None:
+            failures += self.timeline.rollback()
+        if self.locust is not None:
+            self.locust.kill() if fast else self.locust.stop()
+        if self.stack is not None:
+            failures += self.stack.stop(fast=fast)
         if failures:
             self._report_rollback_failure(failures)
 

@@ -75,7 +75,11 @@ class FaultProxyClient:
     @contextlib.contextmanager
     def bounded(self, total_s: float = ROLLBACK_BOUND_S) -> Iterator[None]:
         """Inside the block, the calls together wait at most `total_s`, and once one goes unanswered the
-        rest fail at once (each would only wait out its own timeout): a rollback's time is bounded."""
+        rest fail at once (each would only wait out its own timeout): a rollback's time is bounded. A block
+        opened inside another spends the outer one's budget (a second pass must not start a fresh bound)."""
+        if self._budget_s is not None:
+            yield
+            return
         self._budget_s, self._gave_up = total_s, None
         try:
             yield

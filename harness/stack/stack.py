@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import shutil
 import socket
@@ -14,7 +15,7 @@ import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
 from harness.files import write_json_atomic
-from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url
+from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url, reset_hint
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
@@ -104,19 +105,27 @@ class Stack:
             else:
                 self.edge_url = self.service_url
         except BadInput:
-            self.stop()
+            self._stop_unstarted()
             raise
         except HarnessError as exc:
-            self.stop()
-            if isinstance(exc, StackError):
-                raise
+            left = self._stop_unstarted()
             # Say a server at the URL that is not a fault proxy, or one that refused a proxy: the stack did not
-            # start, exit 3 (DESIGN.md), whatever part of it said no.
-            raise StackError(str(exc)) from exc
+            # start, exit 3 (DESIGN.md), whatever part of it said no; and what it could not put back.
+            raise StackError(str(exc) + left) from exc
         except BaseException:
-            self.stop()
+            self._stop_unstarted()
             raise
         return self
+
+    def _stop_unstarted(self) -> str:
+        """Stop what did start, its fault proxy calls within the rollback bound; returns what was left on an
+        external fault proxy as the end of a line ("" when nothing)."""
+        with self.client.bounded() if self.client is not None else contextlib.nullcontext():
+            failures = self.stop()
+        if not failures:
+            return ""
+        return (f"; could not put back its proxies at {self.fault_proxy_url}: {failures[0]}; "
+                f"{len(failures)} action(s) left undone; {reset_hint(self.fault_proxy_url)}")
 
     def _start_redis(self) -> None:
         if self.spec.sentinel is not None:
@@ -226,8 +235,9 @@ class Stack:
         if self.client is not None and self.fault_proxy_process is None:
             # An external Toxiproxy outlives the run: remove the proxies this run made there.
             failures = restore_proxies(self.client, self.created_proxies, self.replaced_proxies)
-            self.created_proxies, self.replaced_proxies = [], {}
-            self._save_state()
+            if not failures:  # else the state file keeps naming them, for the watchdog and whoever reads it
+                self.created_proxies, self.replaced_proxies = [], {}
+                self._save_state()
         if self.fault_proxy_process is not None:
             self.fault_proxy_process.stop(timeout)
         if self.redis is not None:

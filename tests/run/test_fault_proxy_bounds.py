@@ -93,6 +93,44 @@ def test_inside_a_bound_the_calls_after_an_unanswered_one_fail_at_once(external:
     assert len(errors) == 4 and all("not tried" in e for e in errors[1:])
 
 
+def test_a_bound_opened_inside_another_spends_what_is_left_of_it(external: object) -> None:
+    # A Ctrl-C during a rollback starts its fast pass inside the first pass's bound: it must not start afresh.
+    client = FaultProxyClient(external.url, timeout_s=1.0)
+    client.create_proxy("redis", "127.0.0.1:9")
+    external.process.signal(signal.SIGSTOP)
+    started = time.monotonic()
+    with client.bounded(60.0):
+        with pytest.raises(FaultProxyUnanswered, match="did not answer within 1 s"):
+            client.remove_toxic("redis", "a")
+        with client.bounded(60.0), pytest.raises(FaultProxyUnanswered, match="not tried"):
+            client.remove_toxic("redis", "b")
+    assert time.monotonic() - started < 1.0 + 8   # one timeout, not two
+
+
+def test_a_stack_that_fails_to_start_puts_back_its_proxies_within_the_bound_or_names_what_is_left(
+        tmp_path: Path, external: object) -> None:
+    from harness.errors import StackError
+    from harness.stack.service import ServiceCommand
+    from harness.stack.stack import Stack, StackSpec
+
+    # The service suspends the fault proxy, then exits: the start fails, and its cleanup cannot reach the proxy.
+    command = ServiceCommand(["sh", "-c", f"kill -STOP {external.process.pid}; exit 1"], base_dir=tmp_path)
+    state = tmp_path / "state.json"
+    spec = StackSpec(log_dir=tmp_path / "logs", fault_proxy=external.url, with_edge=False, state_file=state,
+                     service_command=command)
+    stack = Stack(spec)
+    started = time.monotonic()
+    with pytest.raises(StackError) as raised:
+        stack.start()
+    assert time.monotonic() - started < ROLLBACK_BOUND_S + 30
+    message = str(raised.value)
+    assert "service exited with code 1" in message and "\n" not in message
+    assert f"could not put back its proxies at {external.url}" in message
+    assert message.endswith(f"run `harness reset --fault-proxy {external.url}` once it answers again")
+    assert json.loads(state.read_text())["created"] == ["redis"]   # the record of what is left stays
+    assert not [p for p in stack.processes() if p.alive()]
+
+
 def test_a_refusal_is_a_fault_proxy_error_with_its_answer(external: object) -> None:
     from harness.stack.fault_client import FaultProxyError
 
