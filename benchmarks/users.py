@@ -1,13 +1,15 @@
 """Hold N concurrent users on this machine and measure what the harness itself costs per 1,000 users.
 
     .venv/bin/python benchmarks/users.py --users 5000 [--duration 90] [--web-only] [--workers 2]
-        [--service-workers 2]
+        [--service-workers 2] [--spawn 20] [--wait 25,35]
 
-Duration: at least 70 s, so that the steady state (every user spawned and past its first 25-35 s wait) shows.
+Duration: at least the spawn time plus the longest wait plus 15 s, so that the steady state (every user spawned
+and past its first wait) shows.
 
 Runs the login load of the pool-exhaustion report (login_users.py; 3 mobile : 1 web, each user logging in
 every 25-35 s, mobile users through the edge proxy with 40±15 ms each way; `--web-only` sends every user
-direct) against the fixed reference service, with every user spawned in the first 20 s, and samples the CPU
+direct) against the fixed reference service, with every user spawned in the first 20 s (`--spawn`; `--wait`
+changes the pacing), and samples the CPU
 time and memory of every process the run started (Locust and its workers, the fault proxy, the service,
 Redis) by PID from the manifest. Prints users held, flows/s, success, p95, and CPU and memory per process
 and per 1,000 users. Not a CI test: big runs load the shared machine, run them sparingly.
@@ -42,10 +44,10 @@ seed = 31
 {network}
 [load.classes.MobileUser]
 weight = {mobile}
-wait = [25, 35]
+wait = [{wait_low}, {wait_high}]
 [load.classes.WebUser]
 weight = 1
-wait = [25, 35]
+wait = [{wait_low}, {wait_high}]
 [service]
 workers = {service_workers}
 [variants.fixed]
@@ -57,7 +59,8 @@ expect = "pass"
 def scenario_text(args: argparse.Namespace) -> str:
     network = "" if args.web_only else "[load.mobile_network]\nlatency_ms = 40\njitter_ms = 15"
     return SCENARIO.format(users=args.users, locustfile=SCENARIOS / "login_users.py", duration=args.duration,
-                           spawn_rate=max(1, args.users // SPAWN_S), network=network,
+                           spawn_rate=max(1, args.users // args.spawn), network=network,
+                           wait_low=args.wait[0], wait_high=args.wait[1],
                            mobile=0 if args.web_only else 3, service_workers=args.service_workers)
 
 
@@ -124,15 +127,17 @@ def report(args: argparse.Namespace, run_dir: Path, cpu: dict[str, float], rss: 
     rows = pd.concat(pd.read_parquet(p) for p in (run_dir / "requests").glob("*.parquet"))
     flows = rows[(rows["kind"] == "flow") & (rows["name"] == "login")]
     # Steady state: every user spawned and past its first wait (each logs in at once when it starts).
-    steady = flows[flows["t"] >= SPAWN_S + 35]
-    span = max(1e-9, float(flows["t"].max()) - SPAWN_S - 35)
+    steady_from = args.spawn + args.wait[1]
+    steady = flows[flows["t"] >= steady_from]
+    span = max(1e-9, float(flows["t"].max()) - steady_from)
     flow = summary["target_flow"]
     kinds = ", ".join(f"{k} {n / max(1, flow['flows']):.2%}" for k, n in summary["failures_by_kind"].items())
     print(f"users {args.users:,} ({'web only' if args.web_only else '3 mobile : 1 web'}), "
           f"Locust workers {args.workers or 'none (one process)'}, service workers {args.service_workers}, "
-          f"{args.duration} s")
+          f"{args.duration} s, spawned over {args.spawn:g} s, "
+          f"each logging in every {args.wait[0]:g}-{args.wait[1]:g} s")
     print(f"flows {flow['flows']:,}, success {flow['success_rate']:.2%} [{flow['ci_low']:.2%}, {flow['ci_high']:.2%}]"
-          f"{' (' + kinds + ')' if kinds else ''}; steady (from {SPAWN_S + 35} s): {len(steady) / span:.1f} flows/s, "
+          f"{' (' + kinds + ')' if kinds else ''}; steady (from {steady_from:g} s): {len(steady) / span:.1f} flows/s, "
           f"p95 {steady['latency_ms'].quantile(0.95):.0f} ms")
     per_k = 1000 / args.users
     print(f"{'process':<28}{'CPU s':>8}{'CPU %':>8}{'peak MB':>9}{'CPU %/1k users':>16}{'MB/1k users':>13}")
@@ -143,6 +148,17 @@ def report(args: argparse.Namespace, run_dir: Path, cpu: dict[str, float], rss: 
     print(f"(wall {wall_s:.0f} s from the first process seen; CPU % of one core)")
 
 
+def _wait(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(",")
+    try:
+        pair = float(low), float(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--wait must be LOW,HIGH seconds, got {text!r}") from None
+    if not 0 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"--wait must be LOW,HIGH with 0 <= LOW <= HIGH, got {text!r}")
+    return pair
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=5000)
@@ -150,6 +166,8 @@ def main() -> None:
     parser.add_argument("--web-only", action="store_true", help="every user direct, none through the edge proxy")
     parser.add_argument("--workers", type=int, default=0, help="Locust worker processes (harness run --workers)")
     parser.add_argument("--service-workers", type=int, default=1, help="[service] workers of the reference service")
+    parser.add_argument("--spawn", type=float, default=SPAWN_S, help="seconds over which every user is spawned")
+    parser.add_argument("--wait", type=_wait, default=(25.0, 35.0), help="LOW,HIGH seconds between a user's logins")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hold-") as tmp:
         report(args, *run(args, Path(tmp)))

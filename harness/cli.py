@@ -282,13 +282,19 @@ def scenarios(folder: Path) -> None:
               help="Write {url, host, port, pid} here once listening.")
 @click.option("--proxy-metrics", is_flag=True, help="Serve bytes per proxy at GET /metrics (as Toxiproxy).")
 @click.option("--runtime-metrics", is_flag=True, help="Serve the process's own metrics at GET /metrics.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes that share every proxy's connections (past one process's open files or one core).")
+@click.option("--shard", default=0, type=click.IntRange(0, 63), hidden=True,
+              help="This is process N of a fault proxy run with --processes (started by process 0).")
 def faultproxy(host: str, port: int, config: Path | None, seed: int | None, ready_file: Path | None,
-               proxy_metrics: bool, runtime_metrics: bool) -> None:
+               proxy_metrics: bool, runtime_metrics: bool, processes: int, shard: int) -> None:
     """Run the embedded Toxiproxy-compatible fault proxy."""
     from harness.faultproxy.server import serve
 
+    if shard and processes > 1:
+        raise click.UsageError("--shard is the harness's own (a process of a fault proxy run with --processes)")
     serve(host=host, port=port, config=config, seed=seed, ready_file=ready_file,
-          proxy_metrics=proxy_metrics, runtime_metrics=runtime_metrics)
+          proxy_metrics=proxy_metrics, runtime_metrics=runtime_metrics, processes=processes, shard=shard)
 
 
 @cli.command()

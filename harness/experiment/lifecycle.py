@@ -23,7 +23,7 @@ from harness.errors import BadInput, FaultNotApplied, HarnessError, RunStopped, 
 from harness.experiment.live import LiveProgress
 from harness.experiment.manifest import ManifestFile, build_manifest, new_run_dir, proxy_kind, utc_iso
 from harness.experiment.options import RunOptions, apply_overrides, check_service_targets, ensure_loopback
-from harness.load.capacity import check_descriptors
+from harness.load.capacity import plan_descriptors
 from harness.load.open_model import locust_open_model, stages_json
 from harness.records import FAULTS, LOCUST_DIR, LOGS_DIR, REQUESTS_DIR, STATUS_NOT_JUDGED, Verdict
 from harness.records.files import ProcessEntry, RunStatus, StopBlock, WatchdogEntry
@@ -82,6 +82,7 @@ class Experiment:
     options: RunOptions
     console: Console = field(default_factory=lambda: Console(stderr=True))
     run_dir: Path | None = None
+    fault_proxy_processes: int = 1   # the embedded fault proxy's, as many as the edge's descriptors need
 
     def prepare(self) -> tuple[Scenario, Path]:
         """Everything that can be wrong with the input is found here, before anything starts."""
@@ -95,9 +96,10 @@ class Experiment:
         if options.master_bind is not None:
             ensure_loopback(options.master_bind[0], "--master-bind", options.allow_remote)
         check_service_targets(scenario, options.allow_remote)
-        refusal = check_descriptors(scenario, options.workers)   # docs/load-models.md: thousands of users
-        if refusal:
-            raise BadInput(f"{one_line(str(options.scenario_path))}: {refusal}")
+        plan = plan_descriptors(scenario, options.workers, embedded_proxy=options.fault_proxy == "embedded")
+        if plan.refusal:   # docs/load-models.md: thousands of users
+            raise BadInput(f"{one_line(str(options.scenario_path))}: {plan.refusal}")
+        self.fault_proxy_processes = plan.proxy_processes
         return scenario, locustfile_path(options.scenario_path, scenario)
 
     def run(self) -> int:
@@ -108,6 +110,9 @@ class Experiment:
         self.console.print(f"[bold]harness run[/] {scenario.name}: variants {', '.join(scenario.variants)}, "
                            f"{scenario.load.duration:.0f} s each -> {run_dir}")
         self._say_platform_gaps(manifest)
+        if self.fault_proxy_processes > 1:
+            self.console.print(f"fault proxy: {self.fault_proxy_processes} processes, so that each holds its share "
+                               "of the edge's connections under the open-file limit (docs/load-models.md)")
         watchdog = self._start_watchdog(run_dir, manifest)
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         exit_code = 0
@@ -151,7 +156,7 @@ class Experiment:
                 try:
                     VariantRun(name=name, variant=variant, scenario=scenario, locustfile=locustfile,
                                run_dir=run_dir, manifest=manifest, options=self.options,
-                               console=self.console).execute()
+                               console=self.console, fault_proxy_processes=self.fault_proxy_processes).execute()
                 except FaultNotApplied as exc:
                     # That variant is stopped and not judged; the others still run (exit 1 at the end).
                     exit_code = exc.exit_code
@@ -202,6 +207,7 @@ class VariantRun:
     manifest: ManifestFile
     options: RunOptions
     console: Console
+    fault_proxy_processes: int = 1
     stack: Stack | None = None
     locust: LocustRun | None = None
     timeline: FaultTimeline | None = None
@@ -266,6 +272,7 @@ class VariantRun:
 
         scenario = self.scenario
         spec = StackSpec(log_dir=self.log_dir, fault_proxy=self.options.fault_proxy,
+                         fault_proxy_processes=self.fault_proxy_processes,
                          profile=self.variant.profile, flags={k: flag_text(v) for k, v in self.variant.flags.items()},
                          service_users=scenario.service.users, service_workers=scenario.service.workers,
                          with_edge=scenario.uses_edge(), seed=scenario.load.seed,

@@ -42,14 +42,17 @@ def parse_address(value: str, field: str) -> Address:
     return Address(host or "0.0.0.0", int(port_text))
 
 
-def bind_listener(address: Address) -> socket.socket:
-    """A listening socket on `address`; OSError (in use, no such address) is left to the caller."""
+def bind_listener(address: Address, reuse_port: bool = False) -> socket.socket:
+    """A listening socket on `address`; OSError (in use, no such address) is left to the caller. With
+    `reuse_port`, the other processes of a fault proxy run with --processes listen on it too."""
     family, kind, proto, _, sockaddr = socket.getaddrinfo(
         address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         # Re-enabling a proxy must get its old port back even with connections in TIME_WAIT.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(sockaddr)
         sock.listen(1024)
         sock.setblocking(False)

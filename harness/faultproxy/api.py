@@ -24,6 +24,7 @@ from harness.faultproxy.collection import ProxyCollection, parse_proxy
 from harness.faultproxy.errors import ApiError, bad_body
 from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.faultproxy.proxy import Proxy
+from harness.faultproxy.shards import ShardSet, proxy_path
 from harness.faultproxy.toxic_collection import ToxicSpec
 from harness.faultproxy.toxics.base import go_boolean, go_string, json_kind
 
@@ -54,12 +55,19 @@ def error_response(error: ApiError, extra: dict[str, object] | None = None) -> R
 
 class FaultProxyApi:
     """Handlers of the API over one ProxyCollection. Every change happens under one lock, after the
-    body has been read, so a slow body cannot act on a proxy deleted meanwhile."""
+    body has been read, so a slow body cannot act on a proxy deleted meanwhile; with --processes, each change is
+    then repeated, as made, in the other processes before the lock is let go (so they see changes in order)."""
 
-    def __init__(self, collection: ProxyCollection, metrics: FaultProxyMetrics | None = None) -> None:
+    def __init__(self, collection: ProxyCollection, metrics: FaultProxyMetrics | None = None,
+                 shards: ShardSet | None = None) -> None:
         self.collection = collection
         self.metrics = metrics
+        self.shards = shards
         self.lock = asyncio.Lock()
+
+    async def _mirror(self, method: str, path: str, body: object = None, missing_ok: bool = False) -> None:
+        if self.shards is not None:
+            await self.shards.mirror(method, path, body, missing_ok)
 
     def routes(self) -> list[Route]:
         routes = [
@@ -84,6 +92,7 @@ class FaultProxyApi:
     async def reset(self, request: Request) -> Response:
         async with self.lock:
             await self.collection.reset()
+            await self._mirror("POST", "/reset")
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
     async def proxy_index(self, request: Request) -> Response:
@@ -93,6 +102,7 @@ class FaultProxyApi:
         spec = parse_proxy(decode(await read_body(request)))
         async with self.lock:
             proxy = await self.collection.create(spec)
+            await self._mirror("POST", "/proxies", _settings(proxy))
         return json_response(proxy.as_json(), HTTPStatus.CREATED)
 
     async def populate(self, request: Request) -> Response:
@@ -103,6 +113,8 @@ class FaultProxyApi:
             return error_response(error, {"proxies": None})
         async with self.lock:
             result = await self.collection.populate(specs)
+            if result.proxies:
+                await self._mirror("POST", "/populate", [_settings(proxy) for proxy in result.proxies])
         # Go writes an empty list as null; the objects are written after every change, as there.
         proxies = [proxy.as_json() for proxy in result.proxies] or None
         if result.error is not None:
@@ -122,11 +134,13 @@ class FaultProxyApi:
                 upstream=go_string(body, "upstream", proxy.upstream),
                 enabled=go_boolean(body, "enabled", proxy.enabled),
             )
+            await self._mirror("POST", proxy_path(proxy.name), _settings(proxy))
         return json_response(proxy.as_json())
 
     async def proxy_delete(self, request: Request) -> Response:
         async with self.lock:
             self.collection.remove(request.path_params["proxy"])
+            await self._mirror("DELETE", proxy_path(request.path_params["proxy"]), missing_ok=True)
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
     async def toxic_index(self, request: Request) -> Response:
@@ -137,6 +151,7 @@ class FaultProxyApi:
         async with self.lock:
             proxy = self._proxy(request)
             spec = proxy.toxics.add(_object(decode(raw), "a toxic"), proxy.connections)
+            await self._mirror("POST", proxy_path(proxy.name, "toxics"), spec.as_json())
         _log_notes(proxy, spec)
         return json_response(spec.as_json())
 
@@ -150,6 +165,7 @@ class FaultProxyApi:
             name = request.path_params["toxic"]
             proxy.toxics.get(name)  # a missing toxic is a 404 before the body is looked at, as in Toxiproxy
             spec = proxy.toxics.update(name, _object(decode(raw), "a toxic"), proxy.connections)
+            await self._mirror("POST", proxy_path(proxy.name, "toxics", name), spec.as_json())
         _log_notes(proxy, spec)
         return json_response(spec.as_json())
 
@@ -157,6 +173,8 @@ class FaultProxyApi:
         async with self.lock:
             proxy = self._proxy(request)
             proxy.toxics.remove(request.path_params["toxic"], proxy.connections)
+            await self._mirror("DELETE", proxy_path(proxy.name, "toxics", request.path_params["toxic"]),
+                               missing_ok=True)
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
     async def version(self, request: Request) -> Response:
@@ -165,10 +183,16 @@ class FaultProxyApi:
 
     async def metrics_page(self, request: Request) -> Response:
         assert self.metrics is not None
-        return Response(self.metrics.exposition(), media_type=self.metrics.content_type)
+        others = await self.shards.metrics_texts() if self.shards is not None else []
+        return Response(self.metrics.exposition(others), media_type=self.metrics.content_type)
 
     def _proxy(self, request: Request) -> Proxy:
         return self.collection.get(request.path_params["proxy"])
+
+
+def _settings(proxy: Proxy) -> dict[str, object]:
+    """A proxy as the other processes must make it: the address this one really listens on, port included."""
+    return {"name": proxy.name, "listen": proxy.listen, "upstream": proxy.upstream, "enabled": proxy.enabled}
 
 
 def _log_notes(proxy: Proxy, spec: ToxicSpec) -> None:
@@ -232,8 +256,9 @@ class GuardRequests:
                 await error_response(error)(scope, receive, send)
 
 
-def build_app(collection: ProxyCollection, metrics: FaultProxyMetrics | None = None) -> Starlette:
-    api = FaultProxyApi(collection, metrics)
+def build_app(collection: ProxyCollection, metrics: FaultProxyMetrics | None = None,
+              shards: ShardSet | None = None) -> Starlette:
+    api = FaultProxyApi(collection, metrics, shards)
     return Starlette(
         routes=api.routes(),
         middleware=[Middleware(GuardRequests)],

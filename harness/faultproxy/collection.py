@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.faultproxy.addresses import Address
 from harness.faultproxy.errors import MISSING_FIELD, PROXY_ALREADY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body
 from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.faultproxy.proxy import Proxy, listen_address
@@ -58,10 +59,12 @@ class PopulateResult:
 
 @dataclass
 class ProxyCollection:
-    """The server's proxies; `seed` makes every proxy's random draws reproducible."""
+    """The server's proxies; `seed` makes every proxy's random draws reproducible; `reuse_port` when the server
+    is one of several processes (--processes)."""
 
     seed: int | None = None
     metrics: FaultProxyMetrics | None = None
+    reuse_port: bool = False
     proxies: dict[str, Proxy] = field(default_factory=dict)
 
     def get(self, name: str) -> Proxy:
@@ -75,7 +78,13 @@ class ProxyCollection:
         return [self.proxies[name] for name in sorted(self.proxies)]
 
     def _new_proxy(self, spec: ProxyInput) -> Proxy:
-        return Proxy(spec.name, spec.listen, spec.upstream, seed=self.seed, metrics=self.metrics)
+        return Proxy(spec.name, spec.listen, spec.upstream, seed=self.seed, metrics=self.metrics,
+                     reuse_port=self.reuse_port, port_taken=self._port_taken if self.reuse_port else None)
+
+    def _port_taken(self, proxy: Proxy, address: Address) -> bool:
+        """Another listening proxy of this server on the port (what the kernel would say without SO_REUSEPORT)."""
+        return any(other is not proxy and other.enabled and listen_address(other.listen).port == address.port
+                   for other in self.proxies.values())
 
     async def create(self, spec: ProxyInput) -> Proxy:
         if spec.name in self.proxies:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,10 @@ class Proxy:
     upstream: str
     seed: int | None = None
     metrics: FaultProxyMetrics | None = None
+    # --processes N: every process listens on the port (SO_REUSEPORT), so the kernel cannot refuse a port another
+    # proxy of this server holds; `port_taken` says whether one does.
+    reuse_port: bool = False
+    port_taken: Callable[[Proxy, Address], bool] | None = field(default=None, repr=False)
     enabled: bool = False
     toxics: ToxicCollection = field(default_factory=ToxicCollection)
     connections: set[Connection] = field(default_factory=set, repr=False)
@@ -53,8 +58,10 @@ class Proxy:
         if self.enabled:
             return
         address = listen_address(self.listen)
+        if self.port_taken is not None and address.port != 0 and self.port_taken(self, address):
+            raise listen_failed(str(address), "address already in use")
         try:
-            sock = bind_listener(address)
+            sock = bind_listener(address, self.reuse_port)
         except OSError as exc:
             raise listen_failed(str(address), exc.strerror or str(exc)) from exc
         self.listen = str(bound_address(sock))

@@ -1,4 +1,5 @@
-"""`harness faultproxy`: the API and every proxy on one uvloop event loop, until SIGTERM or SIGINT."""
+"""`harness faultproxy`: the API and every proxy on one uvloop event loop, until SIGTERM or SIGINT; with
+--processes N, N-1 more processes carry a share of every proxy's connections (shards.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from harness.faultproxy.api import build_app
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.errors import ApiError
 from harness.faultproxy.metrics import FaultProxyMetrics
+from harness.faultproxy.shards import ShardSet
 from harness.ready import write_ready_file
 
 log = logging.getLogger("harness.faultproxy")
@@ -41,18 +43,27 @@ def _event_loop_runner() -> asyncio.Runner:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8474, config: Path | None = None, seed: int | None = None,
-          ready_file: Path | None = None, proxy_metrics: bool = False, runtime_metrics: bool = False) -> None:
+          ready_file: Path | None = None, proxy_metrics: bool = False, runtime_metrics: bool = False,
+          processes: int = 1, shard: int = 0) -> None:
     """Run the fault proxy until SIGTERM/SIGINT; return normally (exit 0) after closing everything.
-    Either metrics flag serves GET /metrics, as Toxiproxy's `-proxy-metrics` and `-runtime-metrics` do."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Either metrics flag serves GET /metrics, as Toxiproxy's `-proxy-metrics` and `-runtime-metrics` do.
+    `processes` > 1 starts the other processes; `shard` > 0 is one of them (started by the first)."""
+    name = f"%(name)s[{shard}]" if shard or processes > 1 else "%(name)s"
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {name}: %(message)s")
     proxies = _read_config(config) if config is not None else None
     metrics = None
     if proxy_metrics or runtime_metrics:
         # Toxiproxy's Go collectors have no *_created series. (prometheus_client leaves this function unannotated.)
         prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
         metrics = FaultProxyMetrics(proxy=proxy_metrics, runtime=runtime_metrics)
-    with _event_loop_runner() as runner:
-        runner.run(_serve(host, port, proxies, seed, ready_file, config, metrics))
+    collection = ProxyCollection(seed=seed, metrics=metrics, reuse_port=processes > 1 or shard > 0)
+    shards = ShardSet.start(processes, seed, proxy_metrics) if processes > 1 else None
+    try:
+        with _event_loop_runner() as runner:
+            runner.run(_serve(host, port, collection, proxies, ready_file, config, metrics, shards))
+    finally:
+        if shards is not None:
+            shards.stop()
 
 
 def _read_config(path: Path) -> object:
@@ -73,38 +84,45 @@ def _bind_api(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(host: str, port: int, proxies: object, seed: int | None, ready_file: Path | None,
-                 config: Path | None, metrics: FaultProxyMetrics | None) -> None:
-    collection = ProxyCollection(seed=seed, metrics=metrics)
+async def _serve(host: str, port: int, collection: ProxyCollection, proxies: object, ready_file: Path | None,
+                 config: Path | None, metrics: FaultProxyMetrics | None, shards: ShardSet | None) -> None:
     if proxies is not None and config is not None:
-        await _populate_from_config(collection, proxies, config)
+        await _populate_from_config(collection, proxies, config, shards)
     sock = _bind_api(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = _ApiServer(uvicorn.Config(build_app(collection, metrics), lifespan="off", log_level="warning",
-                                       access_log=False))
+    server = _ApiServer(uvicorn.Config(build_app(collection, metrics, shards), lifespan="off",
+                                       log_level="warning", access_log=False))
     api = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await _wait_started(server, api)
         real_port = sock.getsockname()[1]
         write_ready_file(ready_file, host, real_port)
-        log.info("fault proxy API on http://%s:%d (seed %s)", host, real_port, seed)
+        log.info("fault proxy API on http://%s:%d (seed %s, %d processes)", host, real_port, collection.seed,
+                 1 + (len(shards.shards) if shards else 0))
         await _first_of(stop.wait(), api)
     finally:
         server.should_exit = True
         await asyncio.gather(api, return_exceptions=True)
         collection.stop_all()
         sock.close()
+        if shards is not None:
+            await shards.aclose()
     log.info("fault proxy stopped")
 
 
-async def _populate_from_config(collection: ProxyCollection, proxies: object, config: Path) -> None:
+async def _populate_from_config(collection: ProxyCollection, proxies: object, config: Path,
+                                shards: ShardSet | None) -> None:
     try:
         result = await collection.populate(collection.parse_populate(proxies))
         if result.error is not None:
             raise result.error
+        if shards is not None:
+            made = [{"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": p.enabled}
+                    for p in result.proxies]
+            await shards.mirror("POST", "/populate", made)
     except ApiError as error:
         collection.stop_all()
         kind = BadInput if error.status < 500 else StackError

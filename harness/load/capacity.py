@@ -4,7 +4,8 @@ Every simulated user holds a connection, and a connection through a proxy costs 
 (client side and upstream side). A run past the limit does not fail cleanly: the edge proxy's accept or
 upstream connect fails with EMFILE and a share of flows become connection errors. So `harness run` raises
 the soft limit to the hard one (and, where it may, the hard one to what the scenario needs) before anything
-starts, and refuses in one line a scenario that still would not fit.
+starts, spreads its own fault proxy over as many processes as the edge's connections need, and refuses in
+one line a scenario that still would not fit.
 """
 
 from __future__ import annotations
@@ -21,15 +22,40 @@ if TYPE_CHECKING:  # for annotations only: the scenario model is not needed to c
 SLACK = 512   # log files, Redis and proxy API connections, Python's own, Locust's master/worker sockets
 
 
+MAX_PROXY_PROCESSES = 64   # `harness faultproxy --processes` at most
+
+
 @dataclass(frozen=True)
 class DescriptorNeed:
     users: int            # connections the busiest moment holds (users, or slots for flows in progress)
     via_edge: int         # of those, through the edge proxy (two descriptors each in the proxy)
-    per_process: int      # descriptors the busiest single process needs
+    service: int          # in each service process
+    locust: int           # in each Locust process
+    proxy_processes: int = 1   # the embedded fault proxy's processes, over which the edge's descriptors spread
+
+    @property
+    def proxy(self) -> int:
+        return math.ceil(2 * self.via_edge / self.proxy_processes)
+
+    @property
+    def per_process(self) -> int:
+        """Descriptors the busiest single process needs."""
+        return max(self.service, self.proxy, self.locust) + SLACK
+
+    @property
+    def busiest(self) -> str:
+        """Which process needs the most, and how to spread it."""
+        most = max(self.service, self.proxy, self.locust)
+        if most == self.locust:
+            return "Locust; --workers N spreads it"
+        if most == self.service:
+            return "the service; [service] workers spreads it"
+        return "the fault proxy"
 
     def describe(self) -> str:
+        spread = f", over {self.proxy_processes} fault proxy processes" if self.proxy_processes > 1 else ""
         return (f"{self.users:,} concurrent users ({self.via_edge:,} through the edge proxy, 2 descriptors each "
-                f"there) need about {self.per_process:,} open files in one process")
+                f"there{spread}) need about {self.per_process:,} open files in one process ({self.busiest})")
 
 
 def peak_users(load: Load) -> int:
@@ -53,14 +79,14 @@ def edge_share(scenario: Scenario) -> float:
     return sum(w for w, edge in weights if edge) / total if total else 1.0
 
 
-def descriptor_need(scenario: Scenario, workers: int = 0) -> DescriptorNeed:
+def descriptor_need(scenario: Scenario, workers: int = 0, proxy_processes: int = 1) -> DescriptorNeed:
     users = peak_users(scenario.load)
     via_edge = math.ceil(users * edge_share(scenario))
-    # The service holds one per user (spread over its worker processes); the edge proxy two per mobile user;
-    # Locust one per user in each of its processes.
+    # The service holds one per user (spread over its worker processes); the edge proxy two per mobile user
+    # (spread over its processes); Locust one per user in each of its processes.
     service = math.ceil(users / max(1, int(getattr(scenario.service, "workers", 1) or 1)))
     locust = math.ceil(users / max(1, workers))
-    return DescriptorNeed(users, via_edge, max(service, 2 * via_edge, locust) + SLACK)
+    return DescriptorNeed(users, via_edge, service, locust, proxy_processes)
 
 
 def raise_limit(needed: int) -> int:
@@ -77,12 +103,25 @@ def raise_limit(needed: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def check_descriptors(scenario: Scenario, workers: int = 0) -> str | None:
-    """None when the scenario fits the limit (raised as far as allowed), else the one-line refusal."""
+@dataclass(frozen=True)
+class DescriptorPlan:
+    refusal: str | None      # the one-line refusal, or None when the scenario fits
+    proxy_processes: int     # processes for the embedded fault proxy (1 unless its edge needs more)
+
+
+def plan_descriptors(scenario: Scenario, workers: int = 0, embedded_proxy: bool = True) -> DescriptorPlan:
+    """Raise the limit as far as allowed; spread the embedded fault proxy over as many processes as its edge
+    connections need under that limit; refuse in one line what still would not fit."""
     need = descriptor_need(scenario, workers)
     limit = raise_limit(need.per_process)
     if limit == resource.RLIM_INFINITY or need.per_process <= limit:
-        return None
-    return (f"load: {need.describe()}, but the open-file limit here is {limit:,}; raise it to at least "
-            f"{need.per_process:,} (`ulimit -n {need.per_process}` in the shell that runs harness; the hard limit "
-            f"in /etc/security/limits.conf or with `prlimit`), or run fewer users")
+        return DescriptorPlan(None, 1)
+    if embedded_proxy and limit > SLACK:
+        processes = min(MAX_PROXY_PROCESSES, max(1, math.ceil(2 * need.via_edge / (limit - SLACK))))
+        need = descriptor_need(scenario, workers, processes)
+        if need.per_process <= limit:
+            return DescriptorPlan(None, processes)
+    return DescriptorPlan(
+        f"load: {need.describe()}, but the open-file limit here is {limit:,}; raise it to at least "
+        f"{need.per_process:,} (`ulimit -n {need.per_process}` in the shell that runs harness; the hard limit "
+        f"in /etc/security/limits.conf or with `prlimit`), or run fewer users", need.proxy_processes)

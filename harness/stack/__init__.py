@@ -54,11 +54,15 @@ def _start_harness_server(name: str, args: list[str], log_dir: Path, timeout: fl
 
 
 def start_fault_proxy(log_dir: Path, host: str = "127.0.0.1", seed: int | None = None,
-                      timeout: float = 20.0, die_with_parent: bool = True) -> ServerProcess:
-    """The embedded fault proxy on a free port; its API URL is in `.url`."""
-    args = ["faultproxy", "--host", host, "--port", "0"]
+                      timeout: float = 20.0, die_with_parent: bool = True, processes: int = 1,
+                      extra: Sequence[str] = ()) -> ServerProcess:
+    """The embedded fault proxy on a free port; its API URL is in `.url`. `processes` > 1 spreads every proxy's
+    connections over that many processes (`harness faultproxy --processes`)."""
+    args = ["faultproxy", "--host", host, "--port", "0", *extra]
     if seed is not None:
         args += ["--seed", str(seed)]
+    if processes > 1:
+        args += ["--processes", str(processes)]
     return _start_harness_server("faultproxy", args, log_dir, timeout, die_with_parent)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import json
 import os
 import signal
@@ -18,19 +16,9 @@ from typing import Self
 
 import psutil
 
+from harness.deathsig import DIE_WITH_PARENT, die_with_parent
 from harness.errors import StackError
 from harness.polling import poll_until
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(death_signal: int = signal.SIGTERM) -> None:  # pragma: no cover - between fork and exec
-    # A child of a harness that is killed with -9 must not outlive it (and keep faults in place).
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, death_signal)
-
-
-DIE_WITH_PARENT = sys.platform.startswith("linux")  # elsewhere platform_gaps() says what is lost
 
 
 def platform_gaps() -> list[str]:
@@ -113,9 +101,7 @@ class ManagedProcess:
         return self
 
     def _preexec(self) -> Callable[[], None] | None:
-        if not (self.die_with_parent and DIE_WITH_PARENT):
-            return None
-        return functools.partial(_die_with_parent, self.death_signal)
+        return die_with_parent(self.death_signal) if self.die_with_parent else None
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None

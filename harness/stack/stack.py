@@ -53,6 +53,7 @@ class StackSpec:
 
     log_dir: Path
     fault_proxy: str = "embedded"
+    fault_proxy_processes: int = 1       # embedded: processes sharing every proxy's connections (descriptors)
     profile: str = "fixed"
     flags: dict[str, str] = field(default_factory=dict)
     service_users: int = 1000
@@ -143,7 +144,8 @@ class Stack:
         if kind == "embedded":
             from harness.stack import start_fault_proxy
 
-            server = start_fault_proxy(self.spec.log_dir, seed=self.spec.seed, die_with_parent=not self.spec.detached)
+            server = start_fault_proxy(self.spec.log_dir, seed=self.spec.seed, die_with_parent=not self.spec.detached,
+                                       processes=self.spec.fault_proxy_processes)
             self.fault_proxy_process, self.fault_proxy_url = server.process, server.url
         elif kind == "binary":
             self._start_toxiproxy_binary()

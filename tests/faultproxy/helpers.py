@@ -109,6 +109,7 @@ class EchoServer(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024   # socketserver's 5 drops SYNs when many connect at once (retried 1 s, 3 s later)
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _EchoHandler)

@@ -120,7 +120,10 @@ def test_a_load_past_the_descriptor_limit_is_refused_before_anything_starts(tmp_
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "750,000 through the edge proxy" in lines[0] and "ulimit -n 1500512" in lines[0]
+    # The fault proxy spreads its 1.5 million edge descriptors over processes; the service and Locust (one
+    # process each here) still need a million each, and say how to spread them.
+    assert len(lines) == 1 and "750,000 through the edge proxy" in lines[0] and "ulimit -n 1000512" in lines[0]
+    assert "fault proxy processes" in lines[0] and "--workers N spreads it" in lines[0]
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -132,6 +135,31 @@ def test_descriptor_need_counts_two_per_edge_user_and_spreads_over_processes() -
     assert descriptor_need(scenario).per_process == 1500 + SLACK
     direct = parse_scenario({"load": {"users": 20000}, "service": {"workers": 2}})
     assert descriptor_need(direct, workers=2).per_process == 10000 + SLACK
+
+
+PLAN_20000 = """
+from harness.load.capacity import plan_descriptors
+from harness.scenario import parse_scenario
+
+# 20,000 users, 15,000 through the edge (30,000 descriptors there), Locust and the service spread over two.
+scenario = parse_scenario({"load": {"users": 20000, "mobile_network": "4g",
+                                    "classes": {"MobileUser": {"weight": 3}, "WebUser": {"weight": 1}}},
+                           "service": {"workers": 2}})
+for embedded in (True, False):
+    plan = plan_descriptors(scenario, workers=2, embedded_proxy=embedded)
+    print(plan.proxy_processes, plan.refusal)
+"""
+
+
+def test_the_embedded_fault_proxy_is_spread_over_as_many_processes_as_the_edge_needs_under_the_limit() -> None:
+    # In a process whose open-file limit is 20,000, soft and hard (this machine's): nothing can raise it.
+    result = subprocess.run(["bash", "-c", 'ulimit -n 20000 && exec "$@"', "_", sys.executable, "-c", PLAN_20000],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if result.returncode != 0 and "ulimit" in result.stderr:
+        pytest.skip(f"cannot set an open-file limit of 20,000 here: {result.stderr.strip()}")
+    embedded, external = result.stdout.strip().splitlines()
+    assert embedded == "2 None"   # 15,000 + 512 descriptors in each of two fault proxy processes
+    assert external.startswith("1 load: 20,000 concurrent users") and "30,512 open files" in external
 
 
 def test_load_breaking_point_is_the_lowest_load_that_fails_at_each_latency() -> None:
@@ -187,3 +215,51 @@ def test_an_arrival_rate_sweep_reports_the_breaking_point_in_load(tmp_path: Path
     assert summary["load_breaking_points"]["fixed @ 300 ms"]["breaks_at"] == 40
     assert "breaks at 40 flows/s" in (sweep_dir / "sweep.md").read_text()
     assert (sweep_dir / "load_response.png").stat().st_size > 10_000
+
+
+@pytest.mark.judged
+@pytest.mark.slow
+def test_a_run_past_one_fault_proxy_process_limit_spreads_the_edge_over_processes_and_holds(tmp_path: Path) -> None:
+    """Under an open-file limit of 1,024, 400 users, 300 of them through the edge (600 descriptors there, plus
+    the 512 kept aside) do not fit one fault proxy process: the run starts it with two, says so once, every
+    user logs in through them, and every process of the fault proxy is gone after the run."""
+    scenario = tmp_path / "spread.toml"
+    scenario.write_text(f"""
+[scenario]
+name = "spread"
+[load]
+locustfile = "{SCENARIOS / "login_users.py"}"
+users = 400
+spawn_rate = 50
+duration = "10s"
+mobile_network = {{ latency_ms = 20 }}
+[load.classes.MobileUser]
+weight = 3
+wait = [25, 35]
+[load.classes.WebUser]
+weight = 1
+wait = [25, 35]
+[variants.fixed]
+profile = "fixed"
+expect = "pass"
+""")
+    out = tmp_path / "out"
+    result = subprocess.run(["bash", "-c", 'ulimit -n 1024 && exec "$@"', "_", sys.executable, "-m", "harness",
+                             "run", str(scenario), "--out", str(out)], capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL)
+    if result.returncode != 0 and "ulimit" in result.stderr:
+        pytest.skip(f"cannot set an open-file limit of 1,024 here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("fault proxy: 2 processes") == 1
+    run_dir = next(out.iterdir())
+    log = (run_dir / "logs" / "fixed" / "faultproxy.err").read_text()
+    assert "harness.faultproxy[1]" in log and "harness.faultproxy[2]" not in log
+    summary = json.loads((run_dir / "summary.json").read_text())["variants"]["fixed"]
+    assert summary["target_flow"]["flows"] >= 400 and summary["verdict"] == "pass"   # every first login, at least
+    # Every process the fault proxy started is gone: none listens on the edge proxy's port any more.
+    import psutil
+
+    edge_ports = {int(line.rsplit(":", 1)[1].split(",")[0]) for line in log.splitlines()
+                  if "proxy edge: listening on" in line}
+    assert edge_ports and not [c for c in psutil.net_connections("tcp")
+                               if c.status == psutil.CONN_LISTEN and c.laddr.port in edge_ports]
