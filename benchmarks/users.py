@@ -9,10 +9,10 @@ and past its first wait) shows.
 Runs the login load of the pool-exhaustion report (login_users.py; 3 mobile : 1 web, each user logging in
 every 25-35 s, mobile users through the edge proxy with 40±15 ms each way; `--web-only` sends every user
 direct) against the fixed reference service, with every user spawned in the first 20 s (`--spawn`; `--wait`
-changes the pacing), and samples the CPU
-time and memory of every process the run started (Locust and its workers, the fault proxy, the service,
-Redis) by PID from the manifest. Prints users held, flows/s, success, p95, and CPU and memory per process
-and per 1,000 users. Not a CI test: big runs load the shared machine, run them sparingly.
+changes the pacing), and samples every process the run started (Locust and its workers, the fault proxy and
+its other processes, the service, Redis) by PID from the manifest. Prints users held, flows/s, success, p95,
+and CPU, memory and peak open descriptors per process and per 1,000 users. Not a CI test: big runs load the
+shared machine, run them sparingly.
 """
 
 from __future__ import annotations
@@ -80,23 +80,27 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def sample(named: list[dict], cpu: dict[str, float], rss: dict[str, float]) -> None:
-    """CPU seconds so far and peak resident memory per named process (with its children: service workers)."""
+def sample(named: list[dict], cpu: dict[str, float], rss: dict[str, float], fds: dict[str, int]) -> None:
+    """CPU seconds so far, peak resident memory and the peak open descriptors of its busiest process, per named
+    process (with its children: service workers, the fault proxy's other processes)."""
     for entry in named:
-        seconds, resident = 0.0, 0.0
+        seconds, resident, most = 0.0, 0.0, 0
         for proc in tree(entry["pid"]):
             try:
                 times = proc.cpu_times()
                 seconds += times.user + times.system
                 resident += proc.memory_info().rss
+                most = max(most, proc.num_fds())
             except psutil.Error:
                 continue
         if seconds:
             cpu[entry["name"]] = max(cpu.get(entry["name"], 0.0), seconds)
         rss[entry["name"]] = max(rss.get(entry["name"], 0.0), resident / 2**20)
+        fds[entry["name"]] = max(fds.get(entry["name"], 0), most)
 
 
-def run(args: argparse.Namespace, out: Path) -> tuple[Path, dict[str, float], dict[str, float], float]:
+def run(args: argparse.Namespace, out: Path) -> tuple[Path, dict[str, float], dict[str, float], dict[str, int],
+                                                      float]:
     scenario = out / "hold.toml"
     scenario.write_text(scenario_text(args))
     command = [sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out / "runs")]
@@ -106,23 +110,24 @@ def run(args: argparse.Namespace, out: Path) -> tuple[Path, dict[str, float], di
                             text=True)
     cpu: dict[str, float] = {}
     rss: dict[str, float] = {}
+    fds: dict[str, int] = {}
     started = None
     while proc.poll() is None:
         runs = list((out / "runs").glob("hold-*"))
         named = processes_of(runs[0]) if runs else []
         if named and started is None:
             started = time.monotonic()
-        sample(named, cpu, rss)
+        sample(named, cpu, rss, fds)
         time.sleep(SAMPLE_S)
     stderr = proc.stderr.read() if proc.stderr else ""
     runs = list((out / "runs").glob("hold-*"))
     if proc.returncode not in (0, 1) or not runs:
         sys.exit(f"harness run exited {proc.returncode}: {stderr.strip().splitlines()[-1:]}")
-    return runs[0], cpu, rss, time.monotonic() - (started or time.monotonic())
+    return runs[0], cpu, rss, fds, time.monotonic() - (started or time.monotonic())
 
 
 def report(args: argparse.Namespace, run_dir: Path, cpu: dict[str, float], rss: dict[str, float],
-           wall_s: float) -> None:
+           fds: dict[str, int], wall_s: float) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())["variants"]["fixed"]
     rows = pd.concat(pd.read_parquet(p) for p in (run_dir / "requests").glob("*.parquet"))
     flows = rows[(rows["kind"] == "flow") & (rows["name"] == "login")]
@@ -140,11 +145,12 @@ def report(args: argparse.Namespace, run_dir: Path, cpu: dict[str, float], rss: 
           f"{' (' + kinds + ')' if kinds else ''}; steady (from {steady_from:g} s): {len(steady) / span:.1f} flows/s, "
           f"p95 {steady['latency_ms'].quantile(0.95):.0f} ms")
     per_k = 1000 / args.users
-    print(f"{'process':<28}{'CPU s':>8}{'CPU %':>8}{'peak MB':>9}{'CPU %/1k users':>16}{'MB/1k users':>13}")
+    print(f"{'process':<28}{'CPU s':>8}{'CPU %':>8}{'peak MB':>9}{'CPU %/1k users':>16}{'MB/1k users':>13}"
+          f"{'peak fds':>10}")
     for name in sorted(cpu, key=lambda n: -cpu[n]):
         share = 100 * cpu[name] / max(wall_s, 1e-9)
         print(f"{name:<28}{cpu[name]:>8.1f}{share:>8.1f}{rss.get(name, 0):>9.0f}{share * per_k:>16.2f}"
-              f"{rss.get(name, 0) * per_k:>13.1f}")
+              f"{rss.get(name, 0) * per_k:>13.1f}{fds.get(name, 0):>10,}")
     print(f"(wall {wall_s:.0f} s from the first process seen; CPU % of one core)")
 
 
