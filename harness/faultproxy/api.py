@@ -92,6 +92,10 @@ class FaultProxyApi:
     async def reset(self, request: Request) -> Response:
         async with self.lock:
             await self.collection.reset()
+            # A proxy that never listened (created disabled on port 0) got its port just now: the others must
+            # listen on that one, not draw their own, before they reset (which only re-enables and clears toxics).
+            for proxy in self.collection.sorted():
+                await self._mirror("POST", proxy_path(proxy.name), _settings(proxy))
             await self._mirror("POST", "/reset")
         return Response(status_code=HTTPStatus.NO_CONTENT)
 

@@ -139,6 +139,21 @@ def test_disabling_a_proxy_closes_its_connections_in_every_process_and_enabling_
             sock.close()
 
 
+def test_a_proxy_created_disabled_listens_on_one_port_in_every_process_once_reset(
+        sharded: ServerProcess, echo: EchoServer) -> None:
+    api = ProxyApi(sharded.url)
+    api.create("echo", echo.address, enabled=False)   # listen 127.0.0.1:0 everywhere: no port drawn yet
+    assert httpx.post(f"{sharded.url}/reset", timeout=5).status_code == 204
+    address = api.address("echo")
+    socks = [connect(address) for _ in range(CLIENTS)]
+    try:
+        counts = spread(sharded, address[1])
+        assert all(count > 0 for count in counts.values()), counts
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_a_second_proxy_on_a_taken_port_is_refused_as_in_one_process(sharded: ServerProcess,
                                                                      echo: EchoServer) -> None:
     api = ProxyApi(sharded.url)
