@@ -24,7 +24,7 @@ from harness.faultproxy.collection import ProxyCollection, parse_proxy
 from harness.faultproxy.errors import ApiError, bad_body
 from harness.faultproxy.metrics import FaultProxyMetrics
 from harness.faultproxy.proxy import Proxy
-from harness.faultproxy.shards import ShardSet, proxy_path
+from harness.faultproxy.shards import ShardSet, proxy_path, proxy_settings
 from harness.faultproxy.toxic_collection import ToxicSpec
 from harness.faultproxy.toxics.base import go_boolean, go_string, json_kind
 
@@ -95,7 +95,7 @@ class FaultProxyApi:
             # A proxy that never listened (created disabled on port 0) got its port just now: the others must
             # listen on that one, not draw their own, before they reset (which only re-enables and clears toxics).
             for proxy in self.collection.sorted():
-                await self._mirror("POST", proxy_path(proxy.name), _settings(proxy))
+                await self._mirror("POST", proxy_path(proxy.name), proxy_settings(proxy))
             await self._mirror("POST", "/reset")
         return Response(status_code=HTTPStatus.NO_CONTENT)
 
@@ -106,7 +106,7 @@ class FaultProxyApi:
         spec = parse_proxy(decode(await read_body(request)))
         async with self.lock:
             proxy = await self.collection.create(spec)
-            await self._mirror("POST", "/proxies", _settings(proxy))
+            await self._mirror("POST", "/proxies", proxy_settings(proxy))
         return json_response(proxy.as_json(), HTTPStatus.CREATED)
 
     async def populate(self, request: Request) -> Response:
@@ -118,7 +118,7 @@ class FaultProxyApi:
         async with self.lock:
             result = await self.collection.populate(specs)
             if result.proxies:
-                await self._mirror("POST", "/populate", [_settings(proxy) for proxy in result.proxies])
+                await self._mirror("POST", "/populate", [proxy_settings(proxy) for proxy in result.proxies])
         # Go writes an empty list as null; the objects are written after every change, as there.
         proxies = [proxy.as_json() for proxy in result.proxies] or None
         if result.error is not None:
@@ -138,7 +138,7 @@ class FaultProxyApi:
                 upstream=go_string(body, "upstream", proxy.upstream),
                 enabled=go_boolean(body, "enabled", proxy.enabled),
             )
-            await self._mirror("POST", proxy_path(proxy.name), _settings(proxy))
+            await self._mirror("POST", proxy_path(proxy.name), proxy_settings(proxy))
         return json_response(proxy.as_json())
 
     async def proxy_delete(self, request: Request) -> Response:
@@ -192,11 +192,6 @@ class FaultProxyApi:
 
     def _proxy(self, request: Request) -> Proxy:
         return self.collection.get(request.path_params["proxy"])
-
-
-def _settings(proxy: Proxy) -> dict[str, object]:
-    """A proxy as the other processes must make it: the address this one really listens on, port included."""
-    return {"name": proxy.name, "listen": proxy.listen, "upstream": proxy.upstream, "enabled": proxy.enabled}
 
 
 def _log_notes(proxy: Proxy, spec: ToxicSpec) -> None:

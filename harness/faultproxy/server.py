@@ -20,7 +20,7 @@ from harness.faultproxy.api import build_app
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.errors import ApiError
 from harness.faultproxy.metrics import FaultProxyMetrics
-from harness.faultproxy.shards import ShardSet
+from harness.faultproxy.shards import ShardSet, proxy_settings
 from harness.ready import write_ready_file
 
 log = logging.getLogger("harness.faultproxy")
@@ -120,9 +120,7 @@ async def _populate_from_config(collection: ProxyCollection, proxies: object, co
         if result.error is not None:
             raise result.error
         if shards is not None:
-            made = [{"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": p.enabled}
-                    for p in result.proxies]
-            await shards.mirror("POST", "/populate", made)
+            await shards.mirror("POST", "/populate", [proxy_settings(proxy) for proxy in result.proxies])
     except ApiError as error:
         collection.stop_all()
         kind = BadInput if error.status < 500 else StackError

@@ -25,6 +25,7 @@ import httpx
 from harness.deathsig import die_with_parent
 from harness.errors import StackError
 from harness.faultproxy.errors import ApiError
+from harness.faultproxy.proxy import Proxy
 from harness.polling import poll_until
 
 MIRROR_TIMEOUT_S = 5.0   # one repeated change; a process that does not answer within it is a 500, named
@@ -33,6 +34,11 @@ START_TIMEOUT_S = 30.0   # all the processes up (each imports the server: about 
 
 def proxy_path(name: str, *rest: str) -> str:
     return "/".join(["/proxies", quote(name, safe=""), *(quote(part, safe="") for part in rest)])
+
+
+def proxy_settings(proxy: Proxy) -> dict[str, object]:
+    """A proxy as the other processes must make it: the address this one really listens on, port included."""
+    return {"name": proxy.name, "listen": proxy.listen, "upstream": proxy.upstream, "enabled": proxy.enabled}
 
 
 @dataclass

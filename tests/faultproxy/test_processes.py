@@ -4,6 +4,7 @@ files and one core)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -152,6 +153,23 @@ def test_a_proxy_created_disabled_listens_on_one_port_in_every_process_once_rese
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_proxies_from_a_config_file_listen_in_every_process(tmp_path: Path, echo: EchoServer) -> None:
+    config = tmp_path / "proxies.json"
+    config.write_text(json.dumps([{"name": "echo", "upstream": echo.address, "listen": "127.0.0.1:0"}]))
+    server = start_fault_proxy(tmp_path / "logs", processes=PROCESSES, extra=["--config", str(config)])
+    try:
+        address = ProxyApi(server.url).address("echo")
+        socks = [connect(address) for _ in range(CLIENTS)]
+        try:
+            counts = spread(server, address[1])
+            assert all(count > 0 for count in counts.values()), counts
+        finally:
+            for sock in socks:
+                sock.close()
+    finally:
+        server.stop()
 
 
 def test_a_second_proxy_on_a_taken_port_is_refused_as_in_one_process(sharded: ServerProcess,
