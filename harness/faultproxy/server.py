@@ -100,8 +100,8 @@ async def _serve(host: str, port: int, collection: ProxyCollection, proxies: obj
         await _wait_started(server, api)
         real_port = sock.getsockname()[1]
         write_ready_file(ready_file, host, real_port)
-        log.info("fault proxy API on http://%s:%d (seed %s, %d processes)", host, real_port, collection.seed,
-                 1 + (len(shards.shards) if shards else 0))
+        log.info("fault proxy API on http://%s:%d (seed %s%s)", host, real_port, collection.seed,
+                 f", {1 + len(shards.shards)} processes" if shards else "")
         await _first_of(stop.wait(), api)
     finally:
         server.should_exit = True
