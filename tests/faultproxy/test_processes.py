@@ -4,9 +4,11 @@ files and one core)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,10 +56,18 @@ def holders(server: ServerProcess, port: int) -> dict[int, int]:
     return counts
 
 
-def spread(server: ServerProcess, port: int) -> dict[int, int]:
-    """holders() once every client connection has been accepted by some process."""
-    wait_until(lambda: sum(holders(server, port).values()) == CLIENTS, 10, "every connection accepted")
-    return holders(server, port)
+@contextlib.contextmanager
+def held_in_every_process(server: ServerProcess, address: tuple[str, int]) -> Iterator[list[socket.socket]]:
+    """CLIENTS connections to `address`, once every one is accepted and every process holds some; closed after."""
+    socks = [connect(address) for _ in range(CLIENTS)]
+    try:
+        wait_until(lambda: sum(holders(server, address[1]).values()) == CLIENTS, 10, "every connection accepted")
+        counts = holders(server, address[1])
+        assert all(count > 0 for count in counts.values()), counts
+        yield socks
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def test_connections_spread_over_every_process_and_each_gets_exactly_its_bytes(
@@ -66,17 +76,11 @@ def test_connections_spread_over_every_process_and_each_gets_exactly_its_bytes(
     api.create("echo", echo.address)
     address = api.address("echo")
     assert len(processes_of(sharded)) == PROCESSES
-    socks = [connect(address) for _ in range(CLIENTS)]
-    try:
+    with held_in_every_process(sharded, address) as socks:
         for number, sock in enumerate(socks):
             sock.sendall(b"%06d" % number * 1000)
         for number, sock in enumerate(socks):
             assert read_exactly(sock, 6000) == b"%06d" % number * 1000
-        counts = spread(sharded, address[1])
-        assert all(count > 0 for count in counts.values()), counts
-    finally:
-        for sock in socks:
-            sock.close()
     # One proxy, as a Toxiproxy client sees it.
     assert list(httpx.get(f"{sharded.url}/proxies", timeout=5).json()) == ["echo"]
     totals = {family.name: sum(s.value for s in family.samples if s.name.endswith("_total"))
@@ -90,11 +94,7 @@ def test_a_toxic_acts_in_every_process_and_its_removal_too(sharded: ServerProces
     api.create("echo", echo.address)
     address = api.address("echo")
     api.add_toxic("echo", "latency", name="slow", latency=1000)
-    socks = [connect(address) for _ in range(CLIENTS)]
-    try:
-        counts = spread(sharded, address[1])
-        assert all(count > 0 for count in counts.values()), counts
-
+    with held_in_every_process(sharded, address) as socks:
         def round_trips(group: list) -> list[float]:
             """Seconds from each socket's send to its echo, all in flight at once."""
             sent = []
@@ -110,9 +110,6 @@ def test_a_toxic_acts_in_every_process_and_its_removal_too(sharded: ServerProces
         assert min(round_trips(socks)) >= 1.0   # in every process: none is early
         assert httpx.delete(f"{sharded.url}/proxies/echo/toxics/slow", timeout=5).status_code == 204
         assert max(round_trips(socks[:10])) < 1.0
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def test_disabling_a_proxy_closes_its_connections_in_every_process_and_enabling_it_listens_again(
@@ -120,8 +117,7 @@ def test_disabling_a_proxy_closes_its_connections_in_every_process_and_enabling_
     api = ProxyApi(sharded.url)
     api.create("echo", echo.address)
     address = api.address("echo")
-    socks = [connect(address) for _ in range(CLIENTS)]
-    try:
+    with held_in_every_process(sharded, address) as socks:
         assert httpx.post(f"{sharded.url}/proxies/echo", json={"enabled": False}, timeout=5).status_code == 200
         for sock in socks:
             sock.settimeout(5)
@@ -135,9 +131,6 @@ def test_disabling_a_proxy_closes_its_connections_in_every_process_and_enabling_
             sock.sendall(b"ok")
             assert read_exactly(sock, 2) == b"ok"
             sock.close()
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def test_a_proxy_created_disabled_listens_on_one_port_in_every_process_once_reset(
@@ -145,14 +138,8 @@ def test_a_proxy_created_disabled_listens_on_one_port_in_every_process_once_rese
     api = ProxyApi(sharded.url)
     api.create("echo", echo.address, enabled=False)   # listen 127.0.0.1:0 everywhere: no port drawn yet
     assert httpx.post(f"{sharded.url}/reset", timeout=5).status_code == 204
-    address = api.address("echo")
-    socks = [connect(address) for _ in range(CLIENTS)]
-    try:
-        counts = spread(sharded, address[1])
-        assert all(count > 0 for count in counts.values()), counts
-    finally:
-        for sock in socks:
-            sock.close()
+    with held_in_every_process(sharded, api.address("echo")):
+        pass
 
 
 def test_proxies_from_a_config_file_listen_in_every_process(tmp_path: Path, echo: EchoServer) -> None:
@@ -160,14 +147,8 @@ def test_proxies_from_a_config_file_listen_in_every_process(tmp_path: Path, echo
     config.write_text(json.dumps([{"name": "echo", "upstream": echo.address, "listen": "127.0.0.1:0"}]))
     server = start_fault_proxy(tmp_path / "logs", processes=PROCESSES, extra=["--config", str(config)])
     try:
-        address = ProxyApi(server.url).address("echo")
-        socks = [connect(address) for _ in range(CLIENTS)]
-        try:
-            counts = spread(server, address[1])
-            assert all(count > 0 for count in counts.values()), counts
-        finally:
-            for sock in socks:
-                sock.close()
+        with held_in_every_process(server, ProxyApi(server.url).address("echo")):
+            pass
     finally:
         server.stop()
 

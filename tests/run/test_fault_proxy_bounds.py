@@ -20,40 +20,21 @@ import pytest
 from harness.stack import start_fault_proxy
 from harness.stack.fault_client import ROLLBACK_BOUND_S, FaultProxyClient, FaultProxyUnanswered
 from harness.stack.procs import pid_alive
+from tests.scenario_files import LOGIN_USERS, Tables, merged, redis_latency, write_scenario
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.judged  # tests/conftest.py: real load held to a target, one at a time
 
-ROOT = Path(__file__).resolve().parents[2]
 DURATION_S = 12
 
-SCENARIO = f"""
-[scenario]
-name = "stalled-proxy"
-
-[load]
-locustfile = "{ROOT / "scenarios" / "login_users.py"}"
-users = 3
-spawn_rate = 3
-duration = "{DURATION_S}s"
-
-[load.classes.WebUser]
-wait = [0.1, 0.3]
-
-[[faults]]
-proxy = "redis"
-at = "0s"
-type = "latency"
-attributes = {{ latency = 5 }}
-
-[variants.fixed]
-profile = "fixed"
-expect = "pass"
-
-[variants.buggy]
-profile = "buggy"
-expect = "fail"
-"""
+# Fixed first: the run must not go on to the second variant over faults that may remain.
+SCENARIO: Tables = {
+    "scenario": {"name": "stalled-proxy"},
+    "load": {"locustfile": LOGIN_USERS, "users": 3, "spawn_rate": 3, "duration": f"{DURATION_S}s",
+             "classes": {"WebUser": {"wait": [0.1, 0.3]}}},
+    "faults": [redis_latency(5, at="0s", stream=None)],
+    "variants": {"fixed": {"profile": "fixed", "expect": "pass"}, "buggy": {"profile": "buggy", "expect": "fail"}},
+}
 
 
 @pytest.fixture
@@ -141,13 +122,12 @@ def test_a_refusal_is_a_fault_proxy_error_with_its_answer(external: object) -> N
 
 
 @contextlib.contextmanager
-def suspended_after_first_fault(tmp_path: Path, external: object, scenario_text: str,
+def suspended_after_first_fault(tmp_path: Path, external: object, scenario_tables: Tables,
                                 name: str = "stalled") -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
     """A `harness run` on the external fault proxy, which is suspended (SIGSTOP) once the run's first fault is
     journaled; yields the run, its folder and its stderr file. The run is killed if still alive at the end of
     the block, and the proxy woken again."""
-    scenario = tmp_path / f"{name}.toml"
-    scenario.write_text(scenario_text)
+    scenario = write_scenario(tmp_path, scenario_tables, name=f"{name}.toml")
     out = tmp_path / "reports"
     err_path = tmp_path / "run.err"
     with open(err_path, "wb") as err:
@@ -217,35 +197,12 @@ def test_an_interrupted_run_that_could_not_roll_back_exits_3_and_does_not_claim_
     assert reset.returncode == 0, reset.stderr
 
 
-LATE_FAULT = f"""
-[scenario]
-name = "late-fault"
-
-[load]
-locustfile = "{ROOT / "scenarios" / "login_users.py"}"
-users = 2
-spawn_rate = 2
-duration = "3s"
-
-[load.classes.WebUser]
-wait = [0.1, 0.3]
-
-[[faults]]
-proxy = "redis"
-at = "0s"
-type = "latency"
-attributes = {{ latency = 5 }}
-
-[[faults]]
-proxy = "redis"
-at = "1.5s"
-type = "latency"
-attributes = {{ latency = 10 }}
-
-[variants.fixed]
-profile = "fixed"
-expect = "pass"
-"""
+# A second fault at 1.5 s of a 3 s load, and only the fixed variant.
+LATE_FAULT: Tables = {
+    **merged(SCENARIO, {"scenario": {"name": "late-fault"}, "load": {"users": 2, "spawn_rate": 2, "duration": "3s"},
+                        "faults": [redis_latency(5, at="0s", stream=None), redis_latency(10, at="1.5s", stream=None)]}),
+    "variants": {"fixed": SCENARIO["variants"]["fixed"]},
+}
 
 
 @pytest.mark.slow

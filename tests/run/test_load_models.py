@@ -11,12 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.errors import ScenarioError
 from harness.load.open_model import level_at, locust_open_model, users_at
 from harness.scenario import parse_scenario
 from harness.scenario.load import NETWORK_PRESETS
+from tests.scenario_files import LOGIN_USERS, write_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -106,6 +108,12 @@ def test_cli_refuses_an_unknown_network_with_exit_2_and_one_line(tmp_path: Path)
     assert len(lines) == 1 and "mobile_network: unknown network '6g'" in lines[0] and "Traceback" not in result.stderr
 
 
+def python_under_open_file_limit(limit: int, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in a process whose open-file limit, soft and hard, is `limit` (as this machine's 20,000)."""
+    return subprocess.run(["bash", "-c", f'ulimit -n {limit} && exec "$@"', "_", sys.executable, *args],
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
 def test_a_load_past_the_descriptor_limit_is_refused_before_anything_starts(tmp_path: Path) -> None:
     """A million users, three in four through the edge proxy, fit no open-file limit (not even the kernel's
     nr_open, so not even root can raise it that far): exit 2, one line saying how many descriptors are needed
@@ -115,9 +123,7 @@ def test_a_load_past_the_descriptor_limit_is_refused_before_anything_starts(tmp_
                         'mobile_network = "4g"\n[load.classes.MobileUser]\nweight = 3\n[load.classes.WebUser]\n'
                         'weight = 1\n')
     out = tmp_path / "out"
-    result = subprocess.run(["bash", "-c", 'ulimit -n 20000 && exec "$@"', "_", sys.executable, "-m", "harness",
-                             "run", str(scenario), "--out", str(out)], capture_output=True, text=True, timeout=60,
-                            stdin=subprocess.DEVNULL)
+    result = python_under_open_file_limit(20000, "-m", "harness", "run", str(scenario), "--out", str(out))
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     # The fault proxy spreads its 1.5 million edge descriptors over processes; the service and Locust (one
@@ -153,8 +159,7 @@ for embedded in (True, False):
 
 def test_the_embedded_fault_proxy_is_spread_over_as_many_processes_as_the_edge_needs_under_the_limit() -> None:
     # In a process whose open-file limit is 20,000, soft and hard (this machine's): nothing can raise it.
-    result = subprocess.run(["bash", "-c", 'ulimit -n 20000 && exec "$@"', "_", sys.executable, "-c", PLAN_20000],
-                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = python_under_open_file_limit(20000, "-c", PLAN_20000)
     if result.returncode != 0 and "ulimit" in result.stderr:
         pytest.skip(f"cannot set an open-file limit of 20,000 here: {result.stderr.strip()}")
     embedded, external = result.stdout.strip().splitlines()
@@ -225,32 +230,16 @@ def test_a_run_past_one_fault_proxy_process_limit_spreads_the_edge_over_processe
     user logs in through them, and every process of the fault proxy is gone after the run. Each user logs in
     once (a wait near the service's 5 s keep-alive would add its real reuse race) and the target is 95%, so that
     a slow login on a busy machine cannot leave 400 flows undecided: the test is about the spreading."""
-    scenario = tmp_path / "spread.toml"
-    scenario.write_text(f"""
-[scenario]
-name = "spread"
-[load]
-locustfile = "{SCENARIOS / "login_users.py"}"
-users = 400
-spawn_rate = 50
-duration = "10s"
-mobile_network = {{ latency_ms = 20 }}
-[load.classes.MobileUser]
-weight = 3
-wait = [25, 35]
-[load.classes.WebUser]
-weight = 1
-wait = [25, 35]
-[variants.fixed]
-profile = "fixed"
-expect = "pass"
-[target]
-minimum = 0.95
-""")
+    wait = {"wait": [25, 35]}
+    scenario = write_scenario(tmp_path, {
+        "scenario": {"name": "spread"},
+        "load": {"locustfile": LOGIN_USERS, "users": 400, "spawn_rate": 50, "duration": "10s",
+                 "mobile_network": {"latency_ms": 20},
+                 "classes": {"MobileUser": {"weight": 3, **wait}, "WebUser": {"weight": 1, **wait}}},
+        "variants": {"fixed": {"profile": "fixed", "expect": "pass"}},
+        "target": {"minimum": 0.95}}, name="spread.toml")
     out = tmp_path / "out"
-    result = subprocess.run(["bash", "-c", 'ulimit -n 1024 && exec "$@"', "_", sys.executable, "-m", "harness",
-                             "run", str(scenario), "--out", str(out)], capture_output=True, text=True, timeout=300,
-                            stdin=subprocess.DEVNULL)
+    result = python_under_open_file_limit(1024, "-m", "harness", "run", str(scenario), "--out", str(out), timeout=300)
     if result.returncode != 0 and "ulimit" in result.stderr:
         pytest.skip(f"cannot set an open-file limit of 1,024 here: {result.stderr.strip()}")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -261,8 +250,6 @@ minimum = 0.95
     summary = json.loads((run_dir / "summary.json").read_text())["variants"]["fixed"]
     assert summary["target_flow"]["flows"] >= 400 and summary["verdict"] == "pass"   # every user logged in
     # Every process the fault proxy started is gone: none listens on the edge proxy's port any more.
-    import psutil
-
     edge_ports = {int(line.rsplit(":", 1)[1].split(",")[0]) for line in log.splitlines()
                   if "proxy edge: listening on" in line}
     assert edge_ports and not [c for c in psutil.net_connections("tcp")
