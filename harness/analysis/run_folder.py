@@ -75,9 +75,8 @@ def load_run(run_dir: Path) -> RunRecords:
     if not (run_dir / MANIFEST).exists() and not (run_dir / REQUESTS_DIR).exists():
         raise RecordsError(f"{run_dir}: not a run folder (neither {MANIFEST} nor {REQUESTS_DIR}/ is there)")
     problems: list[str] = []
-    before = len(problems)
     manifest = read_manifest(run_dir, problems)
-    valid = len(problems) == before
+    valid = not problems   # read_manifest adds a problem exactly when it falls back to defaults
     requests = read_requests(run_dir, problems)
     variants = variants_of(manifest, requests, problems)
     events = read_fault_events(run_dir, manifest, variants, problems)

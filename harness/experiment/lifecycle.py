@@ -83,6 +83,7 @@ class Experiment:
     console: Console = field(default_factory=lambda: Console(stderr=True))
     run_dir: Path | None = None
     fault_proxy_processes: int = 1   # the embedded fault proxy's, as many as the edge's descriptors need
+    prepared: tuple[Scenario, Path] | None = None   # prepare()'s answer: a sweep prepares every level first
 
     def prepare(self) -> tuple[Scenario, Path]:
         """Everything that can be wrong with the input is found here, before anything starts."""
@@ -100,10 +101,11 @@ class Experiment:
         if plan.refusal:   # docs/load-models.md: thousands of users
             raise BadInput(f"{one_line(str(options.scenario_path))}: {plan.refusal}")
         self.fault_proxy_processes = plan.proxy_processes
-        return scenario, locustfile_path(options.scenario_path, scenario)
+        self.prepared = scenario, locustfile_path(options.scenario_path, scenario)
+        return self.prepared
 
     def run(self) -> int:
-        scenario, locustfile = self.prepare()
+        scenario, locustfile = self.prepared or self.prepare()
         _import_record_readers()
         run_dir = self.run_dir = new_run_dir(self.options.out, self.options.run_name or scenario.name)
         manifest = build_manifest(run_dir, scenario, self.options)
@@ -414,14 +416,13 @@ class VariantRun:
 
     def _report_rollback_failure(self, failures: list[str]) -> None:
         """One line: what was left in place and the command that clears it (an embedded proxy took it along)."""
-        from harness.stack.fault_client import reset_hint
+        from harness.stack.fault_client import left_undone
 
         url = self._live_stack.fault_proxy_url
         if self._live_stack.fault_proxy_process is not None:
             self._warn(f"{self.name}: rollback: {failures[0]} (the fault proxy was stopped with its faults)")
             return
-        line = one_line(f"{self.name}: could not roll back at {url}: {failures[0]}; {len(failures)} "
-                        f"action(s) left undone; {reset_hint(url)}")
+        line = one_line(f"{self.name}: could not roll back at {url}: {left_undone(url, failures)}")
         self.manifest.data.rollback_failed.append(line)
         self.manifest.data.warnings.append(line)
         self.console.print(f"harness: {line}", style="red", markup=False, highlight=False, soft_wrap=True)

@@ -83,9 +83,7 @@ class ShardSet:
 
     async def mirror(self, method: str, path: str, body: object = None, missing_ok: bool = False) -> None:
         """Make the same change in every other process; an ApiError (500) naming the first that failed."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=MIRROR_TIMEOUT_S)
-        client = self._client
+        client = self._http()
 
         async def one(shard: Shard) -> str | None:
             content = None if body is None else json.dumps(body)
@@ -103,9 +101,7 @@ class ShardSet:
 
     async def metrics_texts(self) -> list[str]:
         """Every other process's /metrics exposition (a process that does not answer is left out)."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=MIRROR_TIMEOUT_S)
-        client = self._client
+        client = self._http()
 
         async def one(shard: Shard) -> str:
             try:
@@ -114,6 +110,12 @@ class ShardSet:
                 return ""
 
         return list(await asyncio.gather(*(one(shard) for shard in self.shards)))
+
+    def _http(self) -> httpx.AsyncClient:
+        """One client for the server's life, made on first use inside its event loop."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=MIRROR_TIMEOUT_S)
+        return self._client
 
     async def aclose(self) -> None:
         if self._client is not None:

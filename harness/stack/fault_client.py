@@ -55,6 +55,11 @@ def reset_hint(url: str) -> str:
     return f"run `harness reset --fault-proxy {url}` once it answers again"
 
 
+def left_undone(url: str, failures: list[str]) -> str:
+    """The first failure, how many actions were left undone, and the `harness reset` to run (one line's tail)."""
+    return f"{failures[0]}; {len(failures)} action(s) left undone; {reset_hint(url)}"
+
+
 @dataclass
 class FaultProxyClient:
     """A Toxiproxy API endpoint; every call waits at most `timeout_s`, and inside bounded() all of them together

@@ -15,7 +15,7 @@ import httpx
 
 from harness.errors import BadInput, HarnessError, StackError
 from harness.files import write_json_atomic
-from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url, reset_hint
+from harness.stack.fault_client import FaultProxyClient, check_fault_proxy_url, left_undone
 from harness.stack.procs import ManagedProcess, free_port
 from harness.stack.redis import RedisServer
 from harness.stack.sentinel import SentinelSettings, SentinelTopology
@@ -125,8 +125,8 @@ class Stack:
             failures = self.stop()
         if not failures:
             return ""
-        return (f"; could not put back its proxies at {self.fault_proxy_url}: {failures[0]}; "
-                f"{len(failures)} action(s) left undone; {reset_hint(self.fault_proxy_url)}")
+        url = self.fault_proxy_url
+        return f"; could not put back its proxies at {url}: {left_undone(url, failures)}"
 
     def _start_redis(self) -> None:
         if self.spec.sentinel is not None:
